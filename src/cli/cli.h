@@ -1,0 +1,36 @@
+/* cli.h — the command table and the pieces commands share: launch environment
+ * (rank and size), printing a failure once, and exiting with design §6's codes. */
+#ifndef MTN_CLI_H
+#define MTN_CLI_H
+
+#include <stdbool.h>
+
+typedef int (*mtn_command_fn)(int argc, char **argv);
+
+typedef struct {
+    const char *name;
+    const char *summary;   /* one line for `mtneuro --help` */
+    const char *usage;     /* full text for `mtneuro COMMAND --help` */
+    mtn_command_fn run;    /* NULL: not built yet */
+    const char *planned;   /* for commands not built yet: where they are planned */
+} mtn_command;
+
+extern const mtn_command mtn_commands[];
+extern const int mtn_n_commands;
+const mtn_command *mtn_command_find(const char *name);
+
+/* Rank and size from the launcher's environment (Open MPI, PMIx, Slurm, PMI), so
+ * commands that need no MPI still print once under mpirun/srun. */
+void mtn_launch_env(int *rank, int *size);
+
+/* Prints the last error (mtn_error_message) once — on rank 0 when the failure is the
+ * same everywhere (`everywhere`), else on the failing rank — and returns the exit
+ * code for `status`. */
+int mtn_cli_fail(int status, bool everywhere);
+
+/* Commands. */
+int mtn_cmd_check(int argc, char **argv);
+int mtn_cmd_version(int argc, char **argv);
+void mtn_print_version(void);
+
+#endif

@@ -1,0 +1,74 @@
+/* commands.c — the command table: names, one-line summaries and full usage texts
+ * (design §6). Commands whose work belongs to a later issue have no function yet
+ * and say so plainly when run. */
+#include <string.h>
+
+#include "cli.h"
+
+const mtn_command mtn_commands[] = {
+    {"run", "stage, train, evaluate and report every run of a job",
+     "usage: mtneuro run JOB.json [--source S] [--seeds LIST] [--resume] [-o DIR]\n"
+     "\n"
+     "Runs a job (jobs/*.json): stages the data it needs, trains every run for every\n"
+     "seed (seed groups in parallel over the MPI ranks), evaluates, writes the result\n"
+     "archive results/<job>/<run-id>.h5 and prints the paper-style tables.\n"
+     "\n"
+     "  --source S     https://api.bossdb.io (default for paper jobs), http://host:port\n"
+     "                 (any BossDB-compatible server, e.g. `mtneuro serve`), or phantom\n"
+     "  --seeds LIST   comma-separated seeds instead of the job's (default 1,100,350,631,872)\n"
+     "  --resume       continue from the latest checkpoints, bit-identically\n"
+     "  -o DIR         output directory (default results/<job>)\n",
+     NULL, "issue #5 (distributed runner and Task 1)"},
+    {"check", "validate task, network and job configs and print them resolved",
+     "usage: mtneuro check [--kind task|network|job] [--quiet] FILE...\n"
+     "\n"
+     "Validates each file and prints its resolved config as JSON on stdout: every key\n"
+     "with its final value after presets and job overrides (for several files, an\n"
+     "object keyed by file). A summary line per file goes to stderr.\n"
+     "\n"
+     "  --kind K   treat every FILE as this kind (default: tell by its keys: \"runs\"\n"
+     "             makes a job, \"image_chan\" a task config, \"model\" a network config)\n"
+     "  --quiet    print only the summary lines\n"
+     "\n"
+     "Exit status: 0 when every file is valid, 2 when any is not (the message names\n"
+     "the file, the key path, what was expected and what was found).\n",
+     mtn_cmd_check, NULL},
+    {"stage", "fetch a task's cutouts into one parallel-HDF5 file",
+     "usage: mtneuro stage --task T.json [--source S] [--downsample N] -o FILE\n",
+     NULL, "issue #3 (BossDB client, phantom, server and staging)"},
+    {"train", "train one task x network config for some seeds",
+     "usage: mtneuro train --task T.json --network N.json [--data FILE] [--seeds LIST] [-o DIR]\n",
+     NULL, "issue #5 (distributed runner and Task 1)"},
+    {"report", "print the paper's tables from a result archive",
+     "usage: mtneuro report RESULTS.h5 [--format md|csv|json]\n",
+     NULL, "issue #5 (distributed runner and Task 1)"},
+    {"serve", "serve the phantom or an HDF5 volume over the BossDB REST protocol",
+     "usage: mtneuro serve [--phantom | --volume FILE.h5] [--port P] [--bind ADDR]\n",
+     NULL, "issue #3 (BossDB client, phantom, server and staging)"},
+    {"infer", "run a checkpoint in eval mode: logits or embeddings",
+     "usage: mtneuro infer --checkpoint CK.h5 --input X.h5 -o Y.h5 [--embedding]\n"
+     "       X.h5:/x float32 (N,C,H,W) or (N,C,D,H,W); Y.h5:/y the logits (or embeddings)\n",
+     NULL, "issue #4 (NN engine)"},
+    {"features", "Task 3 semantic features from pixel labels",
+     "usage: mtneuro features --input L.h5 -o F.h5 [--quadrants]\n",
+     NULL, "issue #6 (Task 2 and Task 3)"},
+    {"bench", "measure training-step throughput and peak memory",
+     "usage: mtneuro bench --model M [--size S] [--batch B] [--threads T] [--steps N]\n",
+     NULL, "issue #4 (NN engine)"},
+    {"aggregate", "merge per-seed result archives",
+     "usage: mtneuro aggregate A.h5 B.h5 ... -o merged.h5 [--force]\n",
+     NULL, "issue #7 (Slurm)"},
+    {"version", "print the versions of mtneuro and its libraries",
+     "usage: mtneuro version   (same as mtneuro --version)\n"
+     "\n"
+     "Prints mtneuro's version and git commit, and the versions of MPI, HDF5, libcurl,\n"
+     "OpenBLAS, LAPACKE, blosc, cJSON and libmicrohttpd it runs with.\n",
+     mtn_cmd_version, NULL},
+};
+const int mtn_n_commands = (int)(sizeof mtn_commands / sizeof mtn_commands[0]);
+
+const mtn_command *mtn_command_find(const char *name) {
+    for (int i = 0; i < mtn_n_commands; i++)
+        if (strcmp(mtn_commands[i].name, name) == 0) return &mtn_commands[i];
+    return NULL;
+}
