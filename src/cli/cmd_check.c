@@ -31,7 +31,7 @@ static int check_one(const char *path, mtn_config_kind kind, cJSON **resolved, c
         *resolved = mtn_job_to_json(&j);
         int seeds = 0;
         for (int i = 0; i < j.n_runs; i++) seeds += j.runs[i].n_seeds;
-        snprintf(summary, cap, "job \"%s\", %d run%s, %d trainings", j.name, j.n_runs, j.n_runs > 1 ? "s" : "", seeds);
+        snprintf(summary, cap, "job \"%s\", %d run%s, %d run-seed pairs", j.name, j.n_runs, j.n_runs > 1 ? "s" : "", seeds);
         mtn_job_free(&j);
     }
     return MTN_OK;

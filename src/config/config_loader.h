@@ -11,6 +11,8 @@
 int mtn_config_tree(const char *text, const char *file, cJSON **root);
 int mtn_task_begin(const cJSON *root, const char *file, const char *path, mtn_task_config *out);
 int mtn_network_begin(const cJSON *root, const char *file, const char *path, mtn_network_config *out);
+/* dir of `file` + rel, unless rel is absolute */
+void mtn_config_resolve_path(char *out, size_t cap, const char *file, const char *rel);
 int mtn_task_begin_file(const char *path, mtn_task_config *out);
 int mtn_network_begin_file(const char *path, mtn_network_config *out);
 

@@ -4,6 +4,8 @@
  * presets and checks, and every run is checked as a whole (method against model and
  * task). Readout runs (Task 3) name the Task 1 run whose encoder they read out. */
 #include <ctype.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -50,14 +52,18 @@ typedef struct {
     char run[MTN_NAME_MAX];
 } encoder_ref;
 
+enum { REF_PATH_OR_OBJECT = 0, REF_OBJECT = 1, REF_ARRAY = 2 };
+
 static int read_ref(const mtn_key *k, const cJSON *v, void *obj, const mtn_schema_ctx *ctx, const char *path) {
-    bool ok = k->size == 1 ? cJSON_IsObject(v) : (cJSON_IsObject(v) || (cJSON_IsString(v) && v->valuestring[0]));
+    bool ok = k->size == REF_ARRAY    ? cJSON_IsArray(v)
+              : k->size == REF_OBJECT ? cJSON_IsObject(v)
+                                      : cJSON_IsObject(v) || (cJSON_IsString(v) && v->valuestring[0]);
     if (!ok) return mtn_schema_error(ctx, path, k->name, k->note, v);
     *(const cJSON **)(void *)((char *)obj + k->offset) = v;
     return MTN_OK;
 }
 
-/* size 1: objects only; size 0: a path string or an inline object */
+/* which JSON a reference key takes (in mtn_key.size) */
 #define REF_KEY(nm, f, objects_only, what, fl) \
     {.name = nm, .type = MTN_K_CUSTOM, .offset = offsetof(run_reader, f), .size = (objects_only), \
      .note = (what), .read = read_ref, .flags = (fl)}
@@ -68,17 +74,17 @@ static const mtn_key run_keys[] = {
      .flags = MTN_KEY_REQUIRED | MTN_KEY_NONEMPTY},
     {.name = "method", .type = MTN_K_ENUM, .offset = ROFF(method), .choices = method_choices,
      .flags = MTN_KEY_REQUIRED},
-    REF_KEY("task", task, 0, "a task config path or an inline task config object", MTN_KEY_REQUIRED),
-    REF_KEY("network", network, 0, "a network config path or an inline network config object", 0),
+    REF_KEY("task", task, REF_PATH_OR_OBJECT, "a task config path or an inline task config object", MTN_KEY_REQUIRED),
+    REF_KEY("network", network, REF_PATH_OR_OBJECT, "a network config path or an inline network config object", 0),
     {.name = "row", .type = MTN_K_STRING, .offset = ROFF(row), .size = MTN_NAME_MAX},
     {.name = "column", .type = MTN_K_STRING, .offset = ROFF(column), .size = MTN_NAME_MAX},
     {.name = "seeds", .type = MTN_K_INT_LIST, .offset = ROFF(seeds), .size = MTN_MAX_SEEDS,
      .count_offset = ROFF(n_seeds), .min = 0, .max = 2147483647,
      .flags = MTN_KEY_UNIQUE | MTN_KEY_NONEMPTY},
-    REF_KEY("task_overrides", task_overrides, 1, "an object of task config keys", 0),
-    REF_KEY("network_overrides", network_overrides, 1, "an object of network config keys", 0),
-    REF_KEY("search", search, 1, "an object of value lists to search: mixup_prob, learning_rate, batch_size", 0),
-    REF_KEY("encoder", encoder, 1, "an object {\"job\": JOB.json, \"run\": NAME} naming a Task 1 run", 0),
+    REF_KEY("task_overrides", task_overrides, REF_OBJECT, "an object of task config keys", 0),
+    REF_KEY("network_overrides", network_overrides, REF_OBJECT, "an object of network config keys", 0),
+    REF_KEY("search", search, REF_OBJECT, "an object of value lists to search: mixup_prob, learning_rate, batch_size", 0),
+    REF_KEY("encoder", encoder, REF_OBJECT, "an object {\"job\": JOB.json, \"run\": NAME} naming a Task 1 run", 0),
 };
 static const mtn_schema run_schema = {run_keys, (int)(sizeof run_keys / sizeof run_keys[0]), "run"};
 
@@ -113,7 +119,7 @@ static const mtn_key job_keys[] = {
      .flags = MTN_KEY_NONEMPTY},
     {.name = "seeds", .type = MTN_K_INT_LIST, .offset = JOFF(seeds), .size = MTN_MAX_SEEDS,
      .count_offset = JOFF(n_seeds), .min = 0, .max = 2147483647, .flags = MTN_KEY_UNIQUE | MTN_KEY_NONEMPTY},
-    {.name = "runs", .type = MTN_K_CUSTOM, .offset = offsetof(job_reader, runs), .size = 0,
+    {.name = "runs", .type = MTN_K_CUSTOM, .offset = offsetof(job_reader, runs), .size = REF_ARRAY,
      .note = "a list of runs", .read = read_ref, .flags = MTN_KEY_REQUIRED},
 };
 static const mtn_schema job_schema = {job_keys, (int)(sizeof job_keys / sizeof job_keys[0]), "job"};
@@ -124,13 +130,6 @@ static bool valid_run_name(const char *s) {
     for (; *s; s++)
         if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' && *s != '.') return false;
     return true;
-}
-
-/* dir of `file` + rel, unless rel is absolute */
-static void resolve_path(char *out, size_t cap, const char *file, const char *rel) {
-    const char *slash = strrchr(file, '/');
-    if (rel[0] == '/' || !slash) snprintf(out, cap, "%s", rel);
-    else snprintf(out, cap, "%.*s/%s", (int)(slash - file), file, rel);
 }
 
 /* Prefixes the current error message with the run it happened in. */
@@ -158,7 +157,7 @@ static int load_run_task(run_reader *rr, const char *job_file, int i) {
     snprintf(path, sizeof path, "runs[%d].task", i);
     int rc;
     if (cJSON_IsString(rr->task)) {
-        resolve_path(rr->run.task_path, sizeof rr->run.task_path, job_file, rr->task->valuestring);
+        mtn_config_resolve_path(rr->run.task_path, sizeof rr->run.task_path, job_file, rr->task->valuestring);
         rc = mtn_task_begin_file(rr->run.task_path, t);
         if (rc) return in_run(rc, job_file, i, rr->run.name);
         snprintf(where, sizeof where, "%s", rr->run.task_path);
@@ -187,7 +186,7 @@ static int load_run_network(run_reader *rr, const char *job_file, int i) {
     snprintf(path, sizeof path, "runs[%d].network", i);
     int rc;
     if (cJSON_IsString(rr->network)) {
-        resolve_path(rr->run.network_path, sizeof rr->run.network_path, job_file, rr->network->valuestring);
+        mtn_config_resolve_path(rr->run.network_path, sizeof rr->run.network_path, job_file, rr->network->valuestring);
         rc = mtn_network_begin_file(rr->run.network_path, n);
         if (rc) return in_run(rc, job_file, i, rr->run.name);
         snprintf(where, sizeof where, "%s", rr->run.network_path);
@@ -318,7 +317,12 @@ static int read_run(job_reader *jr, const cJSON *obj, int i, run_reader *rr) {
         rc = mtn_schema_read(&encoder_schema, rr->encoder, &ref, NULL, &ctx, epath);
         if (!rc) rc = mtn_schema_check_required(&encoder_schema, rr->encoder, &ctx, epath);
         if (rc) return rc;
-        if (ref.job[0]) resolve_path(r->encoder_job, sizeof r->encoder_job, job_file, ref.job);
+        if (ref.job[0]) {
+            /* absolute when it exists, so the resolved job (e.g. in an archive) still finds it */
+            char rel[MTN_PATH_MAX], abs[PATH_MAX];
+            mtn_config_resolve_path(rel, sizeof rel, job_file, ref.job);
+            snprintf(r->encoder_job, sizeof r->encoder_job, "%s", realpath(rel, abs) ? abs : rel);
+        }
         snprintf(r->encoder_run, sizeof r->encoder_run, "%s", ref.run);
     } else {
         if (!rr->network) return run_err(job_file, i, "network", "expected a network config for method \"%s\"",

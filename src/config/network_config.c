@@ -35,6 +35,8 @@ static const char *const cosine[] = {"cosine", NULL}, *const random_[] = {"rando
 static const char *const sgd[] = {"sgd", NULL};
 
 static const mtn_key network_keys[] = {
+    {.name = "base", .type = MTN_K_CUSTOM, .read = mtn_schema_read_base,
+     .note = "path of a config this one extends (relative to this file)"},
     {.name = "description", .type = MTN_K_STRING, .offset = NOFF(description), .size = 256},
     ENUM_KEY("preset", preset, preset_choices, 0),
     ENUM_KEY("task_type", task_type, train_type_choices, 0),
@@ -154,6 +156,8 @@ static int check_matrix(const mtn_schema_ctx *ctx, const char *key, int64_t rows
 }
 
 int mtn_network_finish(mtn_network_config *n, const mtn_schema_ctx *ctx) {
+    int rc = mtn_schema_check_required_origins(&mtn_network_schema, n->origin, ctx);
+    if (rc) return rc;
     if (n->task_type == MTN_TRAIN_SSL && !given(n, "method"))
         return verr(ctx, "method", "expected \"byol\", \"myow\" or \"myowmerged\" for task_type \"SSL\", found no key");
     if (n->task_type == MTN_TRAIN_SSL && n->model != MTN_MODEL_RESNET18)
@@ -174,7 +178,7 @@ int mtn_network_finish(mtn_network_config *n, const mtn_schema_ctx *ctx) {
         return verr(ctx, "mixup_prob", "expected 0 unless the model is a supervised ResNet-18, found %g",
                     n->mixup_prob);
     if (n->task_type == MTN_TRAIN_SSL) {
-        int rc = check_matrix(ctx, "projector_hidden_size", n->projector_hidden_size, 512);
+        rc = check_matrix(ctx, "projector_hidden_size", n->projector_hidden_size, 512);
         if (!rc) rc = check_matrix(ctx, "projector_output_size", n->projector_hidden_size, n->projector_output_size);
         if (!rc) rc = check_matrix(ctx, "projector_2_hidden_size", n->projector_2_hidden_size, n->projector_output_size);
         if (!rc) rc = check_matrix(ctx, "projector_2_output_size", n->projector_2_hidden_size,

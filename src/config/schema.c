@@ -309,6 +309,21 @@ int mtn_schema_check_required(const mtn_schema *s, const cJSON *obj, const mtn_s
     return MTN_OK;
 }
 
+int mtn_schema_check_required_origins(const mtn_schema *s, const uint8_t *origins, const mtn_schema_ctx *ctx) {
+    for (int i = 0; i < s->n; i++) {
+        if ((s->keys[i].flags & MTN_KEY_REQUIRED) && origins[i] == MTN_ORIGIN_DEFAULT)
+            return mtn_error_set(MTN_ECONFIG, "%s: %s: required %s key is missing", ctx->file, s->keys[i].name, s->what);
+    }
+    return MTN_OK;
+}
+
+int mtn_schema_read_base(const mtn_key *k, const cJSON *v, void *obj, const mtn_schema_ctx *ctx, const char *path) {
+    (void)obj;
+    if (!cJSON_IsString(v) || !v->valuestring[0])
+        return mtn_schema_error(ctx, path, k->name, "the path of a config this one extends", v);
+    return MTN_OK; /* the base itself was read first, by the loader */
+}
+
 static cJSON *write_key(const mtn_key *k, const void *obj) {
     const char *field = (const char *)obj + k->offset;
     char name[64];
@@ -347,7 +362,7 @@ static cJSON *write_key(const mtn_key *k, const void *obj) {
     case MTN_K_FIXED:
         mtn_choice_name(k->choices, 0, name, sizeof name);
         return cJSON_CreateString(name);
-    case MTN_K_CUSTOM: return k->write(k, obj);
+    case MTN_K_CUSTOM: return k->write ? k->write(k, obj) : NULL;
     case MTN_K_IGNORED: return NULL;
     }
     return NULL;

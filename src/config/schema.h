@@ -76,9 +76,14 @@ typedef struct {
  * once-per-process report. `path` is the key path of obj ("" at the top). */
 int mtn_schema_read(const mtn_schema *s, const cJSON *obj, void *out, uint8_t *origins,
                     const mtn_schema_ctx *ctx, const char *path);
-/* Error for a required key that is missing. */
+/* Error for a required key that is missing from obj. */
 int mtn_schema_check_required(const mtn_schema *s, const cJSON *obj, const mtn_schema_ctx *ctx,
                               const char *path);
+/* The same judged by origins: a required key still at MTN_ORIGIN_DEFAULT is missing
+ * (for configs assembled from a base file, the file itself and overrides). */
+int mtn_schema_check_required_origins(const mtn_schema *s, const uint8_t *origins, const mtn_schema_ctx *ctx);
+/* The "base" key: a config extends another file; read before everything else. */
+int mtn_schema_read_base(const mtn_key *k, const cJSON *v, void *obj, const mtn_schema_ctx *ctx, const char *path);
 /* Writes every key that is not ignored, in table order. */
 cJSON *mtn_schema_write(const mtn_schema *s, const void *obj);
 int mtn_schema_find(const mtn_schema *s, const char *name);

@@ -41,6 +41,8 @@ static int read_cube_list(const mtn_key *k, const cJSON *v, void *obj, const mtn
 static cJSON *write_cube_list(const mtn_key *k, const void *obj);
 
 static const mtn_key task_keys[] = {
+    {.name = "base", .type = MTN_K_CUSTOM, .read = mtn_schema_read_base,
+     .note = "path of a config this one extends (relative to this file)"},
     {.name = "name", .type = MTN_K_STRING, .offset = TOFF(name), .size = MTN_NAME_MAX,
      .flags = MTN_KEY_REQUIRED | MTN_KEY_NONEMPTY},
     {.name = "description", .type = MTN_K_STRING, .offset = TOFF(description), .size = 256},
@@ -296,14 +298,12 @@ static int check_cubes(const mtn_task_config *t, const mtn_schema_ctx *ctx) {
                             "expected cube sets not used for training, found \"%s\" in train_cubes too "
                             "(only cube A is split by z)", t->cubes[c].name);
     }
-    for (int c = 1; c < t->n_cubes; c++)
-        if (!((t->train_cubes | t->test_cubes) & (1u << c)))
-            MTN_WARN("%s: cube set %s is defined but in neither train_cubes nor test_cubes", ctx->file,
-                     t->cubes[c].name);
     return MTN_OK;
 }
 
 int mtn_task_finish(mtn_task_config *t, const mtn_schema_ctx *ctx) {
+    int rc = mtn_schema_check_required_origins(&mtn_task_schema, t->origin, ctx);
+    if (rc) return rc;
     /* Cube A's z range: MTNeuro's zrange when given (its loader never reads it), else
      * the span of the three splits. */
     if (t->origin[key_index("zrange")] == MTN_ORIGIN_DEFAULT) {
@@ -349,7 +349,7 @@ int mtn_task_finish(mtn_task_config *t, const mtn_schema_ctx *ctx) {
     }
     if (t->task == 3 && t->no_zi)
         return verr(ctx, "noZI", "expected 0 for Task 3 (features are read out on all four regions), found 1");
-    int rc = check_splits(t, ctx);
+    rc = check_splits(t, ctx);
     if (!rc) rc = check_cubes(t, ctx);
     return rc;
 }
