@@ -321,7 +321,8 @@ static int read_run(job_reader *jr, const cJSON *obj, int i, run_reader *rr) {
             /* absolute when it exists, so the resolved job (e.g. in an archive) still finds it */
             char rel[MTN_PATH_MAX], abs[PATH_MAX];
             mtn_config_resolve_path(rel, sizeof rel, job_file, ref.job);
-            snprintf(r->encoder_job, sizeof r->encoder_job, "%s", realpath(rel, abs) ? abs : rel);
+            const char *use = realpath(rel, abs) && strlen(abs) < sizeof r->encoder_job ? abs : rel;
+            memcpy(r->encoder_job, use, strlen(use) + 1);
         }
         snprintf(r->encoder_run, sizeof r->encoder_run, "%s", ref.run);
     } else {
