@@ -18,7 +18,10 @@
 
 enum { SSL = MTN_KEY_GROUP_SSL, UNET = MTN_KEY_GROUP_UNET, DECOMP = MTN_KEY_GROUP_DECOMP,
        CLS = MTN_KEY_GROUP_CLASSIFIER, EXCL = MTN_KEY_MIN_EXCLUSIVE };
-#define BIG 1048576 /* 2^20: bound on widths, batches and epochs */
+/* 2^20 bounds every width, batch and epoch count, so products of sizes (a batch of
+ * tiles, a projector's weight matrix) always fit in 64 bits: the range checks are what
+ * keeps size arithmetic from overflowing. */
+#define BIG 1048576
 
 static const char *const preset_choices[] = {"paper", "code|mtneuro-code", NULL};
 static const char *const train_type_choices[] = {"supervised|sup", "SSL|self-supervised", NULL};
@@ -145,16 +148,6 @@ static int verr(const mtn_schema_ctx *ctx, const char *key, const char *fmt, ...
     return mtn_error_set(MTN_ECONFIG, "%s: %s: %s", ctx->file, key, msg);
 }
 
-/* bytes of a (rows x cols) float matrix, or an overflow error */
-static int check_matrix(const mtn_schema_ctx *ctx, const char *key, int64_t rows, int64_t cols) {
-    int64_t dims[3] = {rows, cols, (int64_t)sizeof(float)}, bytes;
-    if (!mtn_product_i64(dims, 3, &bytes))
-        return mtn_error_set(MTN_EOVERFLOW, "%s: %s: expected sizes whose weight matrix fits in memory, found "
-                                            "%lld x %lld floats (the byte count overflows 64 bits)",
-                             ctx->file, key, (long long)rows, (long long)cols);
-    return MTN_OK;
-}
-
 int mtn_network_finish(mtn_network_config *n, const mtn_schema_ctx *ctx) {
     int rc = mtn_schema_check_required_origins(&mtn_network_schema, n->origin, ctx);
     if (rc) return rc;
@@ -177,20 +170,6 @@ int mtn_network_finish(mtn_network_config *n, const mtn_schema_ctx *ctx) {
     if (n->mixup_prob > 0 && (n->model != MTN_MODEL_RESNET18 || n->task_type != MTN_TRAIN_SUPERVISED))
         return verr(ctx, "mixup_prob", "expected 0 unless the model is a supervised ResNet-18, found %g",
                     n->mixup_prob);
-    if (n->task_type == MTN_TRAIN_SSL) {
-        rc = check_matrix(ctx, "projector_hidden_size", n->projector_hidden_size, 512);
-        if (!rc) rc = check_matrix(ctx, "projector_output_size", n->projector_hidden_size, n->projector_output_size);
-        if (!rc) rc = check_matrix(ctx, "projector_2_hidden_size", n->projector_2_hidden_size, n->projector_output_size);
-        if (!rc) rc = check_matrix(ctx, "projector_2_output_size", n->projector_2_hidden_size,
-                                   n->projector_2_output_size);
-        if (rc) return rc;
-    }
-    if (n->model == MTN_MODEL_UNET) {
-        int64_t widest = (int64_t)n->start_filters << (n->n_blocks - 1);
-        if (widest > BIG)
-            return verr(ctx, "start_filters", "expected start_filters x 2^(n_blocks-1) <= %d, found %lld", BIG,
-                        (long long)widest);
-    }
     return MTN_OK;
 }
 
