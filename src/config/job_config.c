@@ -150,62 +150,39 @@ static int run_err(const char *job_file, int i, const char *key, const char *fmt
     return mtn_error_set(MTN_ECONFIG, "%s: runs[%d].%s: %s", job_file, i, key, msg);
 }
 
-/* Reads the run's task (path or inline), lays task_overrides on, and finishes it. */
-static int load_run_task(run_reader *rr, const char *job_file, int i) {
-    mtn_task_config *t = &rr->run.task;
+/* Reads a run's task or network config (a path or an inline object), lays the run's
+ * task_overrides or network_overrides on, and finishes it (presets, checks). */
+static int load_run_config(run_reader *rr, mtn_config_kind kind, const char *job_file, int i) {
+    bool task = kind == MTN_KIND_TASK;
+    const char *key = task ? "task" : "network";
+    const cJSON *ref = task ? rr->task : rr->network;
+    const cJSON *overrides = task ? rr->task_overrides : rr->network_overrides;
+    char *file_path = task ? rr->run.task_path : rr->run.network_path;
+    void *out = task ? (void *)&rr->run.task : (void *)&rr->run.net;
+    const char *what = mtn_config_schema(kind)->what;
     char path[64], where[MTN_PATH_MAX + 160];
-    snprintf(path, sizeof path, "runs[%d].task", i);
+    snprintf(path, sizeof path, "runs[%d].%s", i, key);
     int rc;
-    if (cJSON_IsString(rr->task)) {
-        mtn_config_resolve_path(rr->run.task_path, sizeof rr->run.task_path, job_file, rr->task->valuestring);
-        rc = mtn_task_begin_file(rr->run.task_path, t);
+    if (cJSON_IsString(ref)) {
+        mtn_config_resolve_path(file_path, MTN_PATH_MAX, job_file, ref->valuestring);
+        rc = mtn_config_begin_file(kind, file_path, out);
         if (rc) return in_run(rc, job_file, i, rr->run.name);
-        snprintf(where, sizeof where, "%s", rr->run.task_path);
+        snprintf(where, sizeof where, "%s", file_path);
     } else {
-        rc = mtn_task_begin(rr->task, job_file, path, t);
+        rc = mtn_config_begin(kind, ref, job_file, path, out);
         if (rc) return rc;
         snprintf(where, sizeof where, "%s: %s", job_file, path);
     }
-    if (rr->task_overrides) {
+    if (overrides) {
         char opath[64];
-        snprintf(opath, sizeof opath, "runs[%d].task_overrides", i);
-        mtn_schema_ctx octx = {job_file, "task config", MTN_ORIGIN_OVERRIDE};
-        rc = mtn_task_read(t, rr->task_overrides, &octx, opath);
-        if (rc) return rc;
+        snprintf(opath, sizeof opath, "runs[%d].%s_overrides", i, key);
+        mtn_schema_ctx octx = {job_file, what, MTN_ORIGIN_OVERRIDE};
+        if ((rc = mtn_config_read(kind, out, overrides, &octx, opath))) return rc;
         size_t n = strlen(where);
         snprintf(where + n, sizeof where - n, " with %s of %s", opath, job_file);
     }
-    mtn_schema_ctx ctx = {where, "task config", MTN_ORIGIN_FILE};
-    return mtn_task_finish(t, &ctx);
-}
-
-/* The same for the network (inline or path) and network_overrides. */
-static int load_run_network(run_reader *rr, const char *job_file, int i) {
-    mtn_network_config *n = &rr->run.net;
-    char path[64], where[MTN_PATH_MAX + 160];
-    snprintf(path, sizeof path, "runs[%d].network", i);
-    int rc;
-    if (cJSON_IsString(rr->network)) {
-        mtn_config_resolve_path(rr->run.network_path, sizeof rr->run.network_path, job_file, rr->network->valuestring);
-        rc = mtn_network_begin_file(rr->run.network_path, n);
-        if (rc) return in_run(rc, job_file, i, rr->run.name);
-        snprintf(where, sizeof where, "%s", rr->run.network_path);
-    } else {
-        rc = mtn_network_begin(rr->network, job_file, path, n);
-        if (rc) return rc;
-        snprintf(where, sizeof where, "%s: %s", job_file, path);
-    }
-    if (rr->network_overrides) {
-        char opath[64];
-        snprintf(opath, sizeof opath, "runs[%d].network_overrides", i);
-        mtn_schema_ctx octx = {job_file, "network config", MTN_ORIGIN_OVERRIDE};
-        rc = mtn_network_read(n, rr->network_overrides, &octx, opath);
-        if (rc) return rc;
-        size_t len = strlen(where);
-        snprintf(where + len, sizeof where - len, " with %s of %s", opath, job_file);
-    }
-    mtn_schema_ctx ctx = {where, "network config", MTN_ORIGIN_FILE};
-    return mtn_network_finish(n, &ctx);
+    mtn_schema_ctx ctx = {where, what, MTN_ORIGIN_FILE};
+    return mtn_config_finish(kind, out, &ctx);
 }
 
 static bool method_makes_encoder(mtn_method m) {
@@ -329,9 +306,9 @@ static int read_run(job_reader *jr, const cJSON *obj, int i, run_reader *rr) {
                                          mtn_method_name(r->method));
         if (rr->encoder)
             return run_err(job_file, i, "encoder", "expected no encoder except for method \"readout\"");
-        if ((rc = load_run_network(rr, job_file, i))) return rc;
+        if ((rc = load_run_config(rr, MTN_KIND_NETWORK, job_file, i))) return rc;
     }
-    if ((rc = load_run_task(rr, job_file, i))) return rc;
+    if ((rc = load_run_config(rr, MTN_KIND_TASK, job_file, i))) return rc;
     if (!r->row[0]) {
         if (r->method == MTN_METHOD_SEGMENT) snprintf(r->row, sizeof r->row, "%dD U-Net", r->net.dim);
         else if (r->method != MTN_METHOD_READOUT) snprintf(r->row, sizeof r->row, "%s", mtn_method_row_label(r->method));
@@ -392,7 +369,7 @@ static bool valid_source(const char *s) {
 static int job_parse(const char *text, const char *file, mtn_job_config *out, bool with_encoders) {
     memset(out, 0, sizeof *out);
     cJSON *root = NULL;
-    int rc = mtn_config_tree(text, file, &root);
+    int rc = mtn_json_parse(text, file, &root);
     if (rc) return rc;
     job_reader jr;
     memset(&jr, 0, sizeof jr);

@@ -137,38 +137,28 @@ static bool given(const mtn_network_config *n, const char *key) {
     return n->origin[i] != MTN_ORIGIN_DEFAULT;
 }
 
-static int verr(const mtn_schema_ctx *ctx, const char *key, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int verr(const mtn_schema_ctx *ctx, const char *key, const char *fmt, ...) {
-    char msg[768];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return mtn_error_set(MTN_ECONFIG, "%s: %s: %s", ctx->file, key, msg);
-}
 
 int mtn_network_finish(mtn_network_config *n, const mtn_schema_ctx *ctx) {
     int rc = mtn_schema_check_required_origins(&mtn_network_schema, n->origin, ctx);
     if (rc) return rc;
     if (n->task_type == MTN_TRAIN_SSL && !given(n, "method"))
-        return verr(ctx, "method", "expected \"byol\", \"myow\" or \"myowmerged\" for task_type \"SSL\", found no key");
+        return mtn_schema_verror(ctx, "method", "expected \"byol\", \"myow\" or \"myowmerged\" for task_type \"SSL\", found no key");
     if (n->task_type == MTN_TRAIN_SSL && n->model != MTN_MODEL_RESNET18)
-        return verr(ctx, "model", "expected \"ResNet-18\" for task_type \"SSL\", found \"%s\"", mtn_model_name(n->model));
+        return mtn_schema_verror(ctx, "model", "expected \"ResNet-18\" for task_type \"SSL\", found \"%s\"", mtn_model_name(n->model));
     if (n->model == MTN_MODEL_RESNET18 && n->dim != 2)
-        return verr(ctx, "dim", "expected 2 for ResNet-18 (mtneuro's Task 1 encoder is 2D), found %d", n->dim);
+        return mtn_schema_verror(ctx, "dim", "expected 2 for ResNet-18 (mtneuro's Task 1 encoder is 2D), found %d", n->dim);
     if (n->model == MTN_MODEL_UNET && !given(n, "classes"))
-        return verr(ctx, "classes", "expected the number of segmentation classes (3 or 4) for a UNet, found no key");
+        return mtn_schema_verror(ctx, "classes", "expected the number of segmentation classes (3 or 4) for a UNet, found no key");
     mtn_network_apply_preset(n);
     if (n->micro_batch == 0) {
         for (int m = n->batch_size < 8 ? n->batch_size : 8; m >= 1; m--)
             if (n->batch_size % m == 0) { n->micro_batch = m; break; }
     } else if (n->batch_size % n->micro_batch != 0) {
-        return verr(ctx, "micro_batch", "expected a divisor of batch_size = %d, found %d", n->batch_size,
+        return mtn_schema_verror(ctx, "micro_batch", "expected a divisor of batch_size = %d, found %d", n->batch_size,
                     n->micro_batch);
     }
     if (n->mixup_prob > 0 && (n->model != MTN_MODEL_RESNET18 || n->task_type != MTN_TRAIN_SUPERVISED))
-        return verr(ctx, "mixup_prob", "expected 0 unless the model is a supervised ResNet-18, found %g",
+        return mtn_schema_verror(ctx, "mixup_prob", "expected 0 unless the model is a supervised ResNet-18, found %g",
                     n->mixup_prob);
     return MTN_OK;
 }

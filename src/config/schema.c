@@ -28,6 +28,15 @@ int mtn_schema_error(const mtn_schema_ctx *ctx, const char *path, const char *ke
     return mtn_error_set(MTN_ECONFIG, "%s: %s: expected %s", ctx->file, kpath, expected);
 }
 
+int mtn_schema_verror(const mtn_schema_ctx *ctx, const char *key, const char *fmt, ...) {
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return mtn_error_set(MTN_ECONFIG, "%s: %s: %s", ctx->file, key, msg);
+}
+
 void mtn_choice_name(const char *const *choices, int i, char *buf, size_t cap) {
     const char *c = choices[i];
     const char *bar = strchr(c, '|');

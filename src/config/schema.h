@@ -91,6 +91,9 @@ int mtn_schema_find(const mtn_schema *s, const char *name);
 /* "{file}: {path}.{key}: expected {expected}, found {repr(found)}" -> MTN_ECONFIG */
 int mtn_schema_error(const mtn_schema_ctx *ctx, const char *path, const char *key,
                      const char *expected, const cJSON *found);
+/* "{file}: {key}: {formatted message}" -> MTN_ECONFIG, for checks across keys. */
+int mtn_schema_verror(const mtn_schema_ctx *ctx, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Joins a key path: "runs[2]" + "task_overrides" -> "runs[2].task_overrides". */
 void mtn_path_join(char *out, size_t cap, const char *path, const char *key);
 /* The canonical name of choice i ("ResNet-18" of "ResNet-18|resnet18"). */

@@ -202,16 +202,6 @@ int mtn_task_read(mtn_task_config *t, const cJSON *obj, const mtn_schema_ctx *ct
     return mtn_schema_read(&mtn_task_schema, obj, t, t->origin, ctx, path);
 }
 
-static int verr(const mtn_schema_ctx *ctx, const char *key, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int verr(const mtn_schema_ctx *ctx, const char *key, const char *fmt, ...) {
-    char msg[768];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return mtn_error_set(MTN_ECONFIG, "%s: %s: %s", ctx->file, key, msg);
-}
 
 /* bossdb://collection/experiment/channel, each part [A-Za-z0-9_.-]+ */
 static bool valid_bossdb_uri(const char *s) {
@@ -243,11 +233,11 @@ static int check_splits(const mtn_task_config *t, const mtn_schema_ctx *ctx) {
     const mtn_range z = t->cubes[0].z;
     for (int i = 0; i < 3; i++) {
         if (!inside(*splits[i], z))
-            return verr(ctx, names[i],
+            return mtn_schema_verror(ctx, names[i],
                         "expected a range inside zrange [%lld, %lld), found [%lld, %lld)", (long long)z.start,
                         (long long)z.stop, (long long)splits[i]->start, (long long)splits[i]->stop);
         if (mtn_range_len(*splits[i]) < t->volume_z)
-            return verr(ctx, names[i], "expected at least volume_z = %d slices, found %lld", t->volume_z,
+            return mtn_schema_verror(ctx, names[i], "expected at least volume_z = %d slices, found %lld", t->volume_z,
                         (long long)mtn_range_len(*splits[i]));
     }
     /* Tasks 1 and 2 evaluate on held-out slices: the splits must not share any. Task 3
@@ -256,7 +246,7 @@ static int check_splits(const mtn_task_config *t, const mtn_schema_ctx *ctx) {
         for (int i = 0; i < 3; i++)
             for (int j = i + 1; j < 3; j++)
                 if (overlaps(*splits[i], *splits[j]))
-                    return verr(ctx, names[j],
+                    return mtn_schema_verror(ctx, names[j],
                                 "expected slices disjoint from %s [%lld, %lld) (a test slice seen in training "
                                 "would inflate the score), found [%lld, %lld)",
                                 names[i], (long long)splits[i]->start, (long long)splits[i]->stop,
@@ -276,25 +266,25 @@ static int check_cubes(const mtn_task_config *t, const mtn_schema_ctx *ctx) {
             if (h % t->tile_size[0] != 0) {
                 if (c == 0) snprintf(key, sizeof key, "%s", ykeys[r]);
                 else snprintf(key, sizeof key, "cubes.%s.%s", cube->name, ykeys[r]);
-                return verr(ctx, key, "expected a height that tile_size[0] = %d divides, found %lld", t->tile_size[0],
+                return mtn_schema_verror(ctx, key, "expected a height that tile_size[0] = %d divides, found %lld", t->tile_size[0],
                             (long long)h);
             }
             if (w % t->tile_size[1] != 0) {
                 if (c == 0) snprintf(key, sizeof key, "%s", xkeys[r]);
                 else snprintf(key, sizeof key, "cubes.%s.%s", cube->name, xkeys[r]);
-                return verr(ctx, key, "expected a width that tile_size[1] = %d divides, found %lld", t->tile_size[1],
+                return mtn_schema_verror(ctx, key, "expected a width that tile_size[1] = %d divides, found %lld", t->tile_size[1],
                             (long long)w);
             }
         }
         if (c > 0 && mtn_range_len(cube->z) < t->volume_z)
-            return verr(ctx, "cubes", "cube set %s: expected at least volume_z = %d slices, found %lld", cube->name,
+            return mtn_schema_verror(ctx, "cubes", "cube set %s: expected at least volume_z = %d slices, found %lld", cube->name,
                         t->volume_z, (long long)mtn_range_len(cube->z));
     }
     uint32_t shared = t->train_cubes & t->test_cubes & ~1u;
     if (shared) {
         for (int c = 1; c < t->n_cubes; c++)
             if (shared & (1u << c))
-                return verr(ctx, "test_cubes",
+                return mtn_schema_verror(ctx, "test_cubes",
                             "expected cube sets not used for training, found \"%s\" in train_cubes too "
                             "(only cube A is split by z)", t->cubes[c].name);
     }
@@ -324,31 +314,31 @@ int mtn_task_finish(mtn_task_config *t, const mtn_schema_ctx *ctx) {
         else t->task = 2;
     }
     if (!valid_bossdb_uri(t->image_chan))
-        return verr(ctx, "image_chan", "expected a URI bossdb://collection/experiment/channel, found \"%s\"",
+        return mtn_schema_verror(ctx, "image_chan", "expected a URI bossdb://collection/experiment/channel, found \"%s\"",
                     t->image_chan);
     if (!valid_bossdb_uri(t->annotation_chan))
-        return verr(ctx, "annotation_chan", "expected a URI bossdb://collection/experiment/channel, found \"%s\"",
+        return mtn_schema_verror(ctx, "annotation_chan", "expected a URI bossdb://collection/experiment/channel, found \"%s\"",
                     t->annotation_chan);
     if (t->downsample != 1 && t->downsample != 2 && t->downsample != 4)
-        return verr(ctx, "downsample", "expected 1, 2 or 4, found %d", t->downsample);
+        return mtn_schema_verror(ctx, "downsample", "expected 1, 2 or 4, found %d", t->downsample);
     for (int i = 0; i < 2; i++)
         if (t->tile_size[i] % t->downsample != 0)
-            return verr(ctx, "tile_size", "expected sizes that downsample = %d divides, found [%d, %d]", t->downsample,
+            return mtn_schema_verror(ctx, "tile_size", "expected sizes that downsample = %d divides, found [%d, %d]", t->downsample,
                         t->tile_size[0], t->tile_size[1]);
     if (t->task == 2 || t->task == 3) {
         /* task_type names the label setting; the two flags carry it out */
         bool want3 = t->task_type == MTN_TASKTYPE_3CLASS, wantnozi = t->task_type == MTN_TASKTYPE_NOZI;
         if (t->origin[key_index("task_type")] != MTN_ORIGIN_DEFAULT &&
             (t->combine_ax_and_bg != want3 || t->no_zi != wantnozi))
-            return verr(ctx, "task_type",
+            return mtn_schema_verror(ctx, "task_type",
                         "expected combine_ax_and_bg = %d and noZI = %d for task_type \"%s\", found %d and %d",
                         want3, wantnozi, task_type_choices[t->task_type], t->combine_ax_and_bg, t->no_zi);
     } else if (t->combine_ax_and_bg || t->no_zi) {
-        return verr(ctx, t->combine_ax_and_bg ? "combine_ax_and_bg" : "noZI",
+        return mtn_schema_verror(ctx, t->combine_ax_and_bg ? "combine_ax_and_bg" : "noZI",
                     "expected 0 for Task 1 (it applies to Task 2 pixel labels), found 1");
     }
     if (t->task == 3 && t->no_zi)
-        return verr(ctx, "noZI", "expected 0 for Task 3 (features are read out on all four regions), found 1");
+        return mtn_schema_verror(ctx, "noZI", "expected 0 for Task 3 (features are read out on all four regions), found 1");
     rc = check_splits(t, ctx);
     if (!rc) rc = check_cubes(t, ctx);
     return rc;
