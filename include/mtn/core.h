@@ -169,6 +169,25 @@ enum { MTN_STREAM_INIT = 1, MTN_STREAM_SHUFFLE = 2, MTN_STREAM_AUGMENT = 3,
        MTN_STREAM_DROPOUT = 4, MTN_STREAM_MIXUP = 5, MTN_STREAM_MINING = 6,
        MTN_STREAM_PHANTOM = 7, MTN_STREAM_NMF = 8, MTN_STREAM_RETRY = 9 };
 
+/* -------------------------------------------------------- volumes and labels --- */
+
+/* A box of voxels, half-open on each axis, in the voxel grid of some resolution.
+ * Arrays over a box are C order (z, y, x): x fastest. */
+typedef struct { int64_t x0, x1, y0, y1, z0, z1; } mtn_box;
+static inline int64_t mtn_box_nx(const mtn_box *b) { return b->x1 - b->x0; }
+static inline int64_t mtn_box_ny(const mtn_box *b) { return b->y1 - b->y0; }
+static inline int64_t mtn_box_nz(const mtn_box *b) { return b->z1 - b->z0; }
+/* Voxel count; false when the box is empty, inverted or the count overflows. */
+bool mtn_box_voxels(const mtn_box *b, int64_t *out);
+
+/* MTNeuro's label conventions (reference-implementation.md §3). ROI (brain area)
+ * values of the roi_labels channel: */
+enum { MTN_ROI_CLEAR = 0, MTN_ROI_CORTEX = 1, MTN_ROI_STRIATUM = 2, MTN_ROI_TRN = 3, MTN_ROI_VP = 4,
+       MTN_ROI_ZI = 5, MTN_ROI_INTERNAL_CAPSULE = 6, MTN_ROI_HYPOTHALAMUS = 7,
+       MTN_ROI_CORPUS_CALLOSUM = 8, MTN_ROI_COUNT = 9 };
+/* Microstructure values of the pixel_labels channel: */
+enum { MTN_PIX_BACKGROUND = 0, MTN_PIX_VESSEL = 1, MTN_PIX_CELL = 2, MTN_PIX_AXON = 3, MTN_PIX_COUNT = 4 };
+
 /* ------------------------------------------------------------------ suggest --- */
 
 /* Case-insensitive edit distance (insert, delete, substitute, swap adjacent). */

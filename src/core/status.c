@@ -75,3 +75,10 @@ bool mtn_product_i64(const int64_t *dims, int n, int64_t *out) {
     *out = p;
     return true;
 }
+
+bool mtn_box_voxels(const mtn_box *b, int64_t *out) {
+    int64_t dims[3] = {mtn_box_nx(b), mtn_box_ny(b), mtn_box_nz(b)};
+    *out = 0;
+    if (dims[0] <= 0 || dims[1] <= 0 || dims[2] <= 0) return false;
+    return mtn_product_i64(dims, 3, out);
+}
