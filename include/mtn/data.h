@@ -7,7 +7,9 @@
  * chunk):
  *   /images    uint8 (N, H, W)   the image tile, after downsampling
  *   /labels    uint8 (N, H, W)   the annotation tile (ROI or pixel label values)
- *   /tiles     int32 (N, 4)      cube index, region (MTN_REGION_*), z (resolution 0), split
+ *   /tiles     int32 (N, 6)      cube index, region (MTN_REGION_*), z, split, and the
+ *                                tile's y and x offset inside the region box (all at
+ *                                resolution 0); rows ordered by cube, region, y, x, z
  *   /checksums uint64 (N)        crc32(image) << 32 | crc32(labels)
  *   /done      uint8 (N)         1 once the tile and its checksum are written
  *   root attributes: format, complete, staging_key, task (resolved task config JSON),
@@ -73,7 +75,7 @@ int mtn_stage(const mtn_task_config *task, mtn_source *source, const char *path,
 /* ---------------------------------------------------------------- dataset --- */
 
 typedef struct {
-    int32_t cube, region, z, split;
+    int32_t cube, region, z, split, y0, x0;
 } mtn_tile_info;
 
 typedef struct mtn_dataset mtn_dataset;

@@ -28,9 +28,15 @@ void mtn_launch_env(int *rank, int *size);
  * code for `status`. */
 int mtn_cli_fail(int status, bool everywhere);
 
+/* For commands that need MPI: starts it (threads funneled to the main thread) and
+ * takes rank and size for logging from MPI_COMM_WORLD; stop finalizes. */
+int mtn_cli_mpi_start(int *argc, char ***argv);
+void mtn_cli_mpi_stop(void);
+
 /* Commands. */
 int mtn_cmd_check(int argc, char **argv);
 int mtn_cmd_version(int argc, char **argv);
+int mtn_cmd_stage(int argc, char **argv);
 void mtn_print_version(void);
 
 #endif

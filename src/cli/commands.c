@@ -34,8 +34,28 @@ const mtn_command mtn_commands[] = {
      "the file, the key path, what was expected and what was found).\n",
      mtn_cmd_check, NULL},
     {"stage", "fetch a task's cutouts into one parallel-HDF5 file",
-     "usage: mtneuro stage --task T.json [--source S] [--downsample N] -o FILE\n",
-     NULL, "issue #3 (BossDB client, phantom, server and staging)"},
+     "usage: mtneuro stage --task T.json -o FILE [--source S] [--downsample N] [--max-parallel N]\n"
+     "                     [--retries N]\n"
+     "\n"
+     "Fetches every tile the task needs (image and annotation channels) and writes\n"
+     "them into one HDF5 file. Under mpirun the ranks fetch disjoint shares and write\n"
+     "collectively; the content does not depend on the number of ranks. A killed run\n"
+     "resumes: tiles already written are not fetched again. A complete file is left\n"
+     "alone (no network I/O).\n"
+     "\n"
+     "  --task T.json     task config (configs/task/*.json or MTNeuro's own)\n"
+     "  -o FILE           the staged file\n"
+     "  --source S        https://api.bossdb.io (default), http://host:port (any\n"
+     "                    BossDB-compatible server, e.g. `mtneuro serve`), or phantom\n"
+     "  --downsample N    1, 2 or 4 instead of the task's (block mean for images, block\n"
+     "                    mode for labels)\n"
+     "  --max-parallel N  concurrent requests per rank (default 4)\n"
+     "  --retries N       retries per request (default 5, exponential backoff)\n"
+     "\n"
+     "Token: MTN_BOSSDB_TOKEN, else ~/.intern/intern.cfg, else \"public\".\n"
+     "Exit status: 0 staged (or already complete), 2 usage or config error, 3 source\n"
+     "or data error, 4 file error.\n",
+     mtn_cmd_stage, NULL},
     {"train", "train one task x network config for some seeds",
      "usage: mtneuro train --task T.json --network N.json [--data FILE] [--seeds LIST] [-o DIR]\n",
      NULL, "issue #5 (distributed runner and Task 1)"},

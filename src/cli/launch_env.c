@@ -1,6 +1,7 @@
 /* launch_env.c — where this process sits in a parallel launch, read from the
  * environment that mpirun (Open MPI / PMIx), srun (Slurm) or a PMI launcher sets,
  * and the one place that prints a command's failure. */
+#include <mpi.h>
 #include <stdlib.h>
 
 #include "cli.h"
@@ -42,4 +43,21 @@ int mtn_cli_fail(int status, bool everywhere) {
             fprintf(stderr, "mtneuro: %s\n", msg[0] ? msg : mtn_status_name(status));
     }
     return mtn_exit_code(status);
+}
+
+int mtn_cli_mpi_start(int *argc, char ***argv) {
+    int provided = 0;
+    if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
+        return mtn_error_set(MTN_EINTERNAL, "MPI_Init_thread failed");
+    int rank, size;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    mtn_log_init(rank, size, mtn_log_get_level(), NULL);
+    return MTN_OK;
+}
+
+void mtn_cli_mpi_stop(void) {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (!finalized) MPI_Finalize();
 }

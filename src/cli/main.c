@@ -1,6 +1,7 @@
 /* main.c — the mtneuro entry point: global options, the command dispatch, help and
  * version. Commands that need MPI start it themselves; the rest read the launch
  * environment so that under mpirun or srun they still print once. */
+#include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,5 +99,8 @@ int main(int argc, char **argv) {
         mtn_error_set(MTN_ENOTBUILT, "%s: not built yet; planned in %s", cmd->name, cmd->planned);
         return mtn_cli_fail(MTN_ENOTBUILT, true);
     }
-    return cmd->run(cargc, cargv);
+    curl_global_init(CURL_GLOBAL_DEFAULT); /* once, before any thread starts */
+    int code = cmd->run(cargc, cargv);
+    curl_global_cleanup();
+    return code;
 }
