@@ -184,6 +184,25 @@ typedef struct {
     int fault_delay_ms;        /* delay before every cutout response */
     uint64_t fault_seed;
 } mtn_server_options;
+/* Defaults: bind 127.0.0.1, port 8080, no token, 4 threads, 64 connections,
+ * BossDB's 545259520-byte limit, no access log, no faults.
+ * Semantics, in detail:
+ * - token: `Authorization: Token <token>` on every /v1/ route (/ping/ is open); any
+ *   other token or scheme -> 401 {"detail": "Invalid token."}; none or `Token public`
+ *   -> 403 {"status": 403, "code": 3001, ...}.
+ * - memory: at most `threads` cutouts exist at once, from before their voxels are
+ *   read until their body has been handed to the kernel; others wait (their
+ *   connections suspended, the worker threads free). Each is at most
+ *   max_cutout_bytes as BossDB counts (uint64 at 2 bytes a voxel), so raw voxels
+ *   are at most 4x that, plus the encoded body.
+ * - faults apply to valid cutout requests only (errors stay errors, metadata never
+ *   faults). Attempts are counted per URL path (query excluded) in a bounded table:
+ *   attempt n gets 503 for n <= fault_5xx_first, then a truncated body (full
+ *   Content-Length, half sent, connection closed) for the next
+ *   fault_truncate_first, then a valid frame of half the voxels for the next
+ *   fault_wrongsize_first; later attempts get 503 with probability
+ *   fault_5xx_rate (Philox keyed by fault_seed, one draw per request in arrival
+ *   order). fault_delay_ms sleeps (in a worker thread) before each such response. */
 void mtn_server_default_options(mtn_server_options *o);
 
 typedef struct mtn_server mtn_server;

@@ -35,6 +35,7 @@ void mtn_cli_mpi_stop(void);
 
 /* Commands. */
 int mtn_cmd_check(int argc, char **argv);
+int mtn_cmd_serve(int argc, char **argv);
 int mtn_cmd_version(int argc, char **argv);
 int mtn_cmd_stage(int argc, char **argv);
 void mtn_print_version(void);

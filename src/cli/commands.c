@@ -63,8 +63,41 @@ const mtn_command mtn_commands[] = {
      "usage: mtneuro report RESULTS.h5 [--format md|csv|json]\n",
      NULL, "issue #5 (distributed runner and Task 1)"},
     {"serve", "serve the phantom or an HDF5 volume over the BossDB REST protocol",
-     "usage: mtneuro serve [--phantom | --volume FILE.h5] [--port P] [--bind ADDR]\n",
-     NULL, "issue #3 (BossDB client, phantom, server and staging)"},
+     "usage: mtneuro serve [--phantom | --volume FILE.h5] [--port P] [--bind ADDR] [--token T]\n"
+     "                     [--threads N] [--max-cutout-mb M] [--access-log FILE|-]\n"
+     "                     [--fault-5xx-rate P] [--fault-5xx-first N] [--fault-truncate-first N]\n"
+     "                     [--fault-wrongsize-first N] [--fault-delay-ms D] [--fault-seed S]\n"
+     "\n"
+     "Serves the phantom (default) or an HDF5 volume over BossDB's REST protocol, so any\n"
+     "BossDB client (mtneuro --source http://ADDR:PORT, intern, neuroglancer) can read it:\n"
+     "/ping/, /v1/collection/..., /v1/coord/..., /v1/downsample/..., and\n"
+     "/v1/cutout/C/E/CH/RES/X0:X1/Y0:Y1/Z0:Z1/ with application/blosc or application/npygz\n"
+     "bodies and BossDB's JSON errors. Prints `serving WHAT on http://ADDR:PORT` once it\n"
+     "listens; runs until SIGINT or SIGTERM, then stops cleanly (exit 0).\n"
+     "\n"
+     "  --phantom           serve the built-in phantom (prasad/prasad2020/image, ...)\n"
+     "  --volume FILE.h5    serve an HDF5 volume: datasets /collection/experiment/channel,\n"
+     "                      uint8/uint16/uint64 (z, y, x); attribute type=\"annotation\" on\n"
+     "                      label channels; optional root attributes coord_frame,\n"
+     "                      voxel_size (x, y, z), voxel_unit\n"
+     "  --port P            TCP port (default 8080; 0: any free port, printed)\n"
+     "  --bind ADDR         address to listen on (default 127.0.0.1)\n"
+     "  --token T           require `Authorization: Token T` (401 for another token, 403\n"
+     "                      without one or with `Token public`); default: open to all\n"
+     "  --threads N         worker threads, and cutouts in memory at once (default 4)\n"
+     "  --max-cutout-mb M   largest cutout, uncompressed MiB as BossDB counts it (uint64 at\n"
+     "                      2 bytes per voxel): larger requests get 413 (default 520)\n"
+     "  --access-log FILE   one line per request: client, method, URL, status, body\n"
+     "                      bytes, milliseconds; `-` for stdout (default stderr)\n"
+     "\n"
+     "Fault injection, for testing clients (attempts are counted per cutout URL):\n"
+     "  --fault-5xx-first N        the first N attempts at each cutout answer 503\n"
+     "  --fault-truncate-first N   the next N send half the body, then close\n"
+     "  --fault-wrongsize-first N  the next N send a valid body of half the voxels\n"
+     "  --fault-5xx-rate P         later attempts answer 503 with probability P\n"
+     "  --fault-seed S             seed of those draws (default 0)\n"
+     "  --fault-delay-ms D         wait D ms before every cutout response\n",
+     mtn_cmd_serve, NULL},
     {"infer", "run a checkpoint in eval mode: logits or embeddings",
      "usage: mtneuro infer --checkpoint CK.h5 --input X.h5 -o Y.h5 [--embedding]\n"
      "       X.h5:/x float32 (N,C,H,W) or (N,C,D,H,W); Y.h5:/y the logits (or embeddings)\n",

@@ -171,6 +171,9 @@ static int open_staged(const char *path, bool create, const mtn_task_config *tas
         H5Sclose(ms);
         H5Sclose(fs);
         if (w < 0) return mtn_error_set(MTN_EIO, "%s: cannot write the tile table", path);
+        /* HDF5 keeps new metadata in memory until a flush: put it on disk now, so a run
+         * killed from here on leaves a file that opens and resumes */
+        if (H5Fflush(f->file, H5F_SCOPE_GLOBAL) < 0) return mtn_error_set(MTN_EIO, "%s: cannot flush", path);
     } else {
         f->images = H5Dopen2(f->file, "images", H5P_DEFAULT);
         f->labels = H5Dopen2(f->file, "labels", H5P_DEFAULT);

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# stage.sh — staging end to end through `mtneuro serve` on a random loopback port:
+#  - the staged content is identical with mpirun -n 1, 2 and 3, and equal to staging
+#    straight from the phantom (no HTTP);
+#  - a second run on a complete file does no network I/O (the server is gone);
+#  - a run killed with SIGKILL mid-way resumes without fetching finished tiles again
+#    and ends identical to an uninterrupted run;
+#  - injected 5xx and truncated bodies are retried; permanent 503s, unknown channels
+#    and bad tokens fail with exit 3 and a message naming the URL or the token.
+# usage: stage.sh MTNEURO MPIEXEC   (from the repository root)
+set -u
+bin=$(realpath "$1")
+mpiexec=$2
+task=tests/data/tasks/stage_small.json
+tmp=$(mktemp -d)
+fails=0
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$tmp"; }
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+# start_server NAME ARGS...: starts `mtneuro serve --port 0 ARGS`, sets $url
+start_server() {
+  local name=$1; shift
+  "$bin" serve --port 0 --access-log "$tmp/$name.log" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+  pids+=($!)
+  server_pid=$!
+  for _ in $(seq 100); do
+    url=$(grep -o 'http://[0-9.:]*' "$tmp/$name.out" 2>/dev/null | head -1)
+    [ -n "$url" ] && return 0
+    sleep 0.1
+  done
+  fail "server $name did not start: $(cat "$tmp/$name.err")"
+  return 1
+}
+stop_server() { kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; }
+
+# same_content A B: the staged datasets are equal, every tile done, both complete
+same_content() {
+  /usr/bin/python3 - "$1" "$2" <<'PY'
+import sys, h5py, numpy as np
+a, b = (h5py.File(p, "r") for p in sys.argv[1:3])
+for f in (a, b):
+    assert f.attrs["complete"] == 1, "not complete"
+    assert f["done"][()].all(), "a tile is not done"
+for name in ("images", "labels", "tiles", "checksums"):
+    if not np.array_equal(a[name][()], b[name][()]):
+        sys.exit("dataset %s differs" % name)
+print("same content: %d tiles of %s" % (a["images"].shape[0], a["images"].shape[1:]))
+PY
+}
+
+start_server main || exit 1
+for n in 1 2 3; do
+  "$mpiexec" -n $n "$bin" stage --task $task --source "$url" -o "$tmp/n$n.h5" >"$tmp/n$n.out" 2>&1 \
+    || fail "stage with $n ranks: $(cat "$tmp/n$n.out")"
+  grep -q "ranks\?$" "$tmp/n$n.out" || fail "no report line: $(cat "$tmp/n$n.out")"
+done
+cat "$tmp/n2.out"
+same_content "$tmp/n1.h5" "$tmp/n2.h5" || fail "1 and 2 ranks differ"
+same_content "$tmp/n1.h5" "$tmp/n3.h5" || fail "1 and 3 ranks differ"
+"$mpiexec" -n 2 "$bin" stage --task $task --source phantom -o "$tmp/direct.h5" >"$tmp/direct.out" 2>&1 \
+  || fail "stage from the phantom directly: $(cat "$tmp/direct.out")"
+same_content "$tmp/n1.h5" "$tmp/direct.h5" || fail "served and direct phantom differ"
+
+# a complete file: no network I/O at all, even with the server gone
+stop_server
+"$mpiexec" -n 2 "$bin" stage --task $task --source "$url" -o "$tmp/n2.h5" >"$tmp/again.out" 2>&1 \
+  || fail "second run on a complete file: $(cat "$tmp/again.out")"
+grep -q "is complete" "$tmp/again.out" || fail "second run did not say the file is complete"
+# another task into the same file is refused
+"$bin" stage --task configs/task/task1_roi_c1.json --source phantom -o "$tmp/n2.h5" >"$tmp/foreign.out" 2>&1
+[ $? -eq 4 ] || fail "staging another task into a staged file should exit 4"
+grep -q "was staged for another task" "$tmp/foreign.out" || fail "foreign file message: $(cat "$tmp/foreign.out")"
+
+# kill -9 mid-way, resume, compare
+start_server slow --fault-delay-ms 150 || exit 1
+setsid "$mpiexec" -n 2 "$bin" stage --task $task --source "$url" -o "$tmp/killed.h5" >"$tmp/killed.out" 2>&1 &
+stage_pid=$!
+for _ in $(seq 200); do
+  [ "$(grep -c '/v1/cutout/' "$tmp/slow.log" 2>/dev/null)" -ge 12 ] && break
+  sleep 0.1
+done
+kill -9 -- -"$stage_pid" 2>/dev/null
+wait "$stage_pid" 2>/dev/null
+# resume from the same source (the staging key includes it)
+"$mpiexec" -n 2 "$bin" stage --task $task --source "$url" -o "$tmp/killed.h5" >"$tmp/resume.out" 2>&1 \
+  || fail "resume: $(cat "$tmp/resume.out")"
+cat "$tmp/resume.out"
+already=$(grep -o '[0-9]* already there' "$tmp/resume.out" | grep -o '^[0-9]*')
+[ "${already:-0}" -gt 0 ] || fail "the resumed run fetched everything again"
+same_content "$tmp/n1.h5" "$tmp/killed.h5" || fail "killed and resumed staging differs"
+
+stop_server
+
+# faults: retried, and then reported
+start_server flaky --fault-5xx-first 1 --fault-truncate-first 1 || exit 1
+"$mpiexec" -n 2 "$bin" stage --task $task --source "$url" -o "$tmp/flaky.h5" >"$tmp/flaky.out" 2>&1 \
+  || fail "flaky server: $(cat "$tmp/flaky.out")"
+grep -q " 0 retries" "$tmp/flaky.out" && fail "no retries reported against a flaky server"
+same_content "$tmp/n1.h5" "$tmp/flaky.h5" || fail "flaky staging differs"
+stop_server
+start_server broken --fault-5xx-first 100 || exit 1
+"$bin" stage --task $task --source "$url" -o "$tmp/broken.h5" --retries 2 >"$tmp/broken.out" 2>&1
+[ $? -eq 3 ] || fail "permanent 503 should exit 3"
+grep -q "failed after 3 attempts: HTTP 503" "$tmp/broken.out" || fail "503 message: $(cat "$tmp/broken.out")"
+stop_server
+start_server locked --token s3cret || exit 1
+MTN_BOSSDB_TOKEN=wrong "$bin" stage --task $task --source "$url" -o "$tmp/locked.h5" >"$tmp/locked.out" 2>&1
+[ $? -eq 3 ] || fail "a wrong token should exit 3"
+grep -q "HTTP 401" "$tmp/locked.out" || fail "401 message: $(cat "$tmp/locked.out")"
+MTN_BOSSDB_TOKEN=s3cret "$bin" stage --task $task --source "$url" -o "$tmp/locked.h5" >"$tmp/locked.out" 2>&1 \
+  || fail "the right token: $(cat "$tmp/locked.out")"
+printf '{"base": "%s", "name": "bad", "annotation_chan": "bossdb://prasad/prasad_analysis/nope"}' "$(realpath $task)" >"$tmp/badchan.json"
+MTN_BOSSDB_TOKEN=s3cret "$bin" stage --task "$tmp/badchan.json" --source "$url" -o "$tmp/badchan.h5" >"$tmp/badchan.out" 2>&1
+[ $? -eq 3 ] || fail "an unknown channel should exit 3"
+grep -q "HTTP 404.*channel/nope" "$tmp/badchan.out" || grep -q "channel/nope.*HTTP 404" "$tmp/badchan.out" \
+  || fail "404 message: $(cat "$tmp/badchan.out")"
+[ -e "$tmp/badchan.h5" ] && fail "a failed staging left a file behind"
+stop_server
+
+# TLS verification is on: a self-signed HTTPS server is refused at once
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tmp/key.pem" -out "$tmp/cert.pem" -days 1 -subj /CN=127.0.0.1 \
+  >/dev/null 2>&1 || fail "openssl could not make a certificate"
+port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+openssl s_server -accept "$port" -cert "$tmp/cert.pem" -key "$tmp/key.pem" -www -quiet >/dev/null 2>&1 &
+pids+=($!)
+sleep 0.5
+"$bin" stage --task $task --source "https://127.0.0.1:$port" -o "$tmp/tls.h5" >"$tmp/tls.out" 2>&1
+[ $? -eq 3 ] || fail "a self-signed certificate should exit 3"
+grep -qi "certificate" "$tmp/tls.out" || fail "TLS message: $(cat "$tmp/tls.out")"
+grep -q "attempts" "$tmp/tls.out" && fail "a certificate failure must not be retried: $(cat "$tmp/tls.out")"
+
+# usage errors
+"$bin" stage --task $task >/dev/null 2>&1; [ $? -eq 2 ] || fail "missing -o should exit 2"
+"$bin" stage --task $task -o x.h5 --source ftp://x >/dev/null 2>&1; [ $? -eq 2 ] || fail "bad --source should exit 2"
+"$bin" stage --task $task -o x.h5 --downsample 3 >/dev/null 2>&1; [ $? -eq 2 ] || fail "--downsample 3 should exit 2"
+
+if [ "$fails" -ne 0 ]; then echo "$fails failure(s)"; exit 1; fi
+echo "stage: all passed"
