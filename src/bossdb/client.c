@@ -7,6 +7,7 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -342,10 +343,20 @@ static int run_transfers(mtn_bossdb_client *c, transfer *ts, int n, mtn_fetch_st
 
 /* ------------------------------------------------------------- metadata --- */
 
-static int get_json(mtn_bossdb_client *c, const char *path, cJSON **doc) {
+/* GETs the metadata document at the formatted path; url receives its full URL for
+ * the messages of the field checks that follow. */
+static int get_doc(mtn_bossdb_client *c, char *url, size_t cap, cJSON **doc, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static int get_doc(mtn_bossdb_client *c, char *url, size_t cap, cJSON **doc, const char *fmt, ...) {
+    char path[640];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(path, sizeof path, fmt, ap);
+    va_end(ap);
+    snprintf(url, cap, "%s%s", c->base, path);
     transfer t;
     memset(&t, 0, sizeof t);
-    snprintf(t.url, sizeof t.url, "%s%s", c->base, path);
+    snprintf(t.url, sizeof t.url, "%s", url);
     t.json = doc;
     t.limit = 16u << 20;
     *doc = NULL;
@@ -383,12 +394,10 @@ static int field_double(const cJSON *doc, const char *url, const char *key, doub
 }
 
 int mtn_bossdb_get_channel(mtn_bossdb_client *c, const mtn_bossdb_uri *uri, mtn_bossdb_channel *out) {
-    char path[600], url[1200], dtype[32], type[32];
-    snprintf(path, sizeof path, "/v1/collection/%s/experiment/%s/channel/%s/", uri->collection, uri->experiment,
-             uri->channel);
-    snprintf(url, sizeof url, "%s%s", c->base, path);
+    char url[1200], dtype[32], type[32];
     cJSON *doc;
-    int rc = get_json(c, path, &doc);
+    int rc = get_doc(c, url, sizeof url, &doc, "/v1/collection/%s/experiment/%s/channel/%s/", uri->collection,
+                     uri->experiment, uri->channel);
     if (rc) return rc;
     memset(out, 0, sizeof *out);
     int64_t base_res = 0, t = 0;
@@ -409,11 +418,9 @@ int mtn_bossdb_get_channel(mtn_bossdb_client *c, const mtn_bossdb_uri *uri, mtn_
 
 int mtn_bossdb_get_experiment(mtn_bossdb_client *c, const char *collection, const char *experiment,
                               mtn_bossdb_experiment *out) {
-    char path[600], url[1200];
-    snprintf(path, sizeof path, "/v1/collection/%s/experiment/%s/", collection, experiment);
-    snprintf(url, sizeof url, "%s%s", c->base, path);
+    char url[1200];
     cJSON *doc;
-    int rc = get_json(c, path, &doc);
+    int rc = get_doc(c, url, sizeof url, &doc, "/v1/collection/%s/experiment/%s/", collection, experiment);
     if (rc) return rc;
     memset(out, 0, sizeof *out);
     int64_t levels = 1, times = 1;
@@ -430,11 +437,9 @@ int mtn_bossdb_get_experiment(mtn_bossdb_client *c, const char *collection, cons
 }
 
 int mtn_bossdb_get_coord_frame(mtn_bossdb_client *c, const char *name, mtn_bossdb_coord_frame *out) {
-    char path[600], url[1200];
-    snprintf(path, sizeof path, "/v1/coord/%s/", name);
-    snprintf(url, sizeof url, "%s%s", c->base, path);
+    char url[1200];
     cJSON *doc;
-    int rc = get_json(c, path, &doc);
+    int rc = get_doc(c, url, sizeof url, &doc, "/v1/coord/%s/", name);
     if (rc) return rc;
     memset(out, 0, sizeof *out);
     const char *ints[6] = {"x_start", "x_stop", "y_start", "y_stop", "z_start", "z_stop"};
@@ -450,11 +455,9 @@ int mtn_bossdb_get_coord_frame(mtn_bossdb_client *c, const char *name, mtn_bossd
 }
 
 int mtn_bossdb_get_collection(mtn_bossdb_client *c, const char *name, char *experiments, size_t cap) {
-    char path[600], url[1200];
-    snprintf(path, sizeof path, "/v1/collection/%s/", name);
-    snprintf(url, sizeof url, "%s%s", c->base, path);
+    char url[1200];
     cJSON *doc;
-    int rc = get_json(c, path, &doc);
+    int rc = get_doc(c, url, sizeof url, &doc, "/v1/collection/%s/", name);
     if (rc) return rc;
     const cJSON *list = cJSON_GetObjectItemCaseSensitive(doc, "experiments");
     if (!cJSON_IsArray(list)) rc = field_error(url, "experiments", "a list of names", list);
