@@ -23,6 +23,7 @@ int mtn_cmd_stage(int argc, char **argv) {
                                          {"downsample", required_argument, NULL, 'd'},
                                          {"max-parallel", required_argument, NULL, 'p'},
                                          {"retries", required_argument, NULL, 'r'},
+                                         {"block", required_argument, NULL, 'b'},
                                          {"output", required_argument, NULL, 'o'},
                                          {NULL, 0, NULL, 0}};
     const char *task_path = NULL, *source_spec = "https://api.bossdb.io", *output = NULL;
@@ -32,7 +33,7 @@ int mtn_cmd_stage(int argc, char **argv) {
     optind = 1;
     opterr = 0;
     int c;
-    while (rc == MTN_OK && (c = getopt_long(argc, argv, "t:s:d:p:r:o:", opts, NULL)) != -1) {
+    while (rc == MTN_OK && (c = getopt_long(argc, argv, "t:s:d:p:r:o:b:", opts, NULL)) != -1) {
         switch (c) {
         case 't': task_path = optarg; break;
         case 's': source_spec = optarg; break;
@@ -43,6 +44,20 @@ int mtn_cmd_stage(int argc, char **argv) {
             break;
         case 'p': rc = parse_int("--max-parallel", optarg, 1, 256, &bo.max_parallel); break;
         case 'r': rc = parse_int("--retries", optarg, 0, 100, &bo.max_retries); break;
+        case 'b': {
+            long long x, y, z;
+            char extra;
+            if (sscanf(optarg, "%lld,%lld,%lld%c", &x, &y, &z, &extra) != 3 || x < 1 || y < 1 || z < 1 ||
+                x > 65536 || y > 65536 || z > 65536)
+                rc = mtn_error_set(MTN_EUSAGE, "stage: --block: expected X,Y,Z (voxels, 1 to 65536), found \"%s\"",
+                                   optarg);
+            else {
+                bo.block[0] = x;
+                bo.block[1] = y;
+                bo.block[2] = z;
+            }
+            break;
+        }
         default:
             rc = mtn_error_set(MTN_EUSAGE, "stage: unknown or incomplete option \"%s\" (see mtneuro stage --help)",
                                argv[optind - 1]);

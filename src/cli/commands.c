@@ -35,7 +35,7 @@ const mtn_command mtn_commands[] = {
      mtn_cmd_check, NULL},
     {"stage", "fetch a task's cutouts into one parallel-HDF5 file",
      "usage: mtneuro stage --task T.json -o FILE [--source S] [--downsample N] [--max-parallel N]\n"
-     "                     [--retries N]\n"
+     "                     [--retries N] [--block X,Y,Z]\n"
      "\n"
      "Fetches every tile the task needs (image and annotation channels) and writes\n"
      "them into one HDF5 file. Under mpirun the ranks fetch disjoint shares and write\n"
@@ -51,6 +51,8 @@ const mtn_command mtn_commands[] = {
      "                    mode for labels)\n"
      "  --max-parallel N  concurrent requests per rank (default 4)\n"
      "  --retries N       retries per request (default 5, exponential backoff)\n"
+     "  --block X,Y,Z     split larger cutouts into blocks aligned to multiples of this\n"
+     "                    size (default 512,512,96, as intern)\n"
      "\n"
      "Token: MTN_BOSSDB_TOKEN, else ~/.intern/intern.cfg, else \"public\".\n"
      "Exit status: 0 staged (or already complete), 2 usage or config error, 3 source\n"

@@ -57,6 +57,9 @@ for n in 1 2 3; do
   grep -q "ranks\?$" "$tmp/n$n.out" || fail "no report line: $(cat "$tmp/n$n.out")"
 done
 cat "$tmp/n2.out"
+"$mpiexec" -n 2 "$bin" stage --task $task --source "$url" -o "$tmp/blocks.h5" --block 64,100,5 >"$tmp/blocks.out" 2>&1 \
+  || fail "stage with small blocks: $(cat "$tmp/blocks.out")"
+same_content "$tmp/n1.h5" "$tmp/blocks.h5" || fail "small blocks give other content"
 same_content "$tmp/n1.h5" "$tmp/n2.h5" || fail "1 and 2 ranks differ"
 same_content "$tmp/n1.h5" "$tmp/n3.h5" || fail "1 and 3 ranks differ"
 "$mpiexec" -n 2 "$bin" stage --task $task --source phantom -o "$tmp/direct.h5" >"$tmp/direct.out" 2>&1 \
@@ -144,6 +147,7 @@ grep -q "attempts" "$tmp/tls.out" && fail "a certificate failure must not be ret
 "$bin" stage --task $task >/dev/null 2>&1; [ $? -eq 2 ] || fail "missing -o should exit 2"
 "$bin" stage --task $task -o x.h5 --source ftp://x >/dev/null 2>&1; [ $? -eq 2 ] || fail "bad --source should exit 2"
 "$bin" stage --task $task -o x.h5 --downsample 3 >/dev/null 2>&1; [ $? -eq 2 ] || fail "--downsample 3 should exit 2"
+"$bin" stage --task $task -o x.h5 --block 64,64 >/dev/null 2>&1; [ $? -eq 2 ] || fail "--block 64,64 should exit 2"
 
 if [ "$fails" -ne 0 ]; then echo "$fails failure(s)"; exit 1; fi
 echo "stage: all passed"
