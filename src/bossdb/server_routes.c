@@ -64,8 +64,8 @@ static int find_first(const mtn_volume *v, find_level level, const char *c, cons
     for (int i = 0; i < v->n_channels; i++) {
         const mtn_volume_channel *k = &v->channels[i];
         if (strcmp(k->collection, c) != 0) continue;
-        if (level >= FIND_EXPERIMENT && strcmp(k->experiment, e) != 0) continue;
-        if (level >= FIND_CHANNEL && strcmp(k->channel, ch) != 0) continue;
+        if (level >= FIND_EXPERIMENT && e && strcmp(k->experiment, e) != 0) continue;
+        if (level >= FIND_CHANNEL && ch && strcmp(k->channel, ch) != 0) continue;
         return i;
     }
     return -1;

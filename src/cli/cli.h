@@ -38,6 +38,7 @@ int mtn_cmd_check(int argc, char **argv);
 int mtn_cmd_serve(int argc, char **argv);
 int mtn_cmd_version(int argc, char **argv);
 int mtn_cmd_stage(int argc, char **argv);
+int mtn_cmd_bench(int argc, char **argv);
 void mtn_print_version(void);
 
 #endif

@@ -108,8 +108,22 @@ const mtn_command mtn_commands[] = {
      "usage: mtneuro features --input L.h5 -o F.h5 [--quadrants]\n",
      NULL, "issue #6 (Task 2 and Task 3)"},
     {"bench", "measure training-step throughput and peak memory",
-     "usage: mtneuro bench --model M [--size S] [--batch B] [--threads T] [--steps N]\n",
-     NULL, "issue #4 (NN engine)"},
+     "usage: mtneuro bench --model resnet18|unet2d|unet3d [--size S] [--depth D] [--batch B]\n"
+     "                     [--micro M] [--threads T] [--steps N] [--warmup W]\n"
+     "\n"
+     "Times training steps (forward, cross-entropy, backward, SGD with momentum) on\n"
+     "synthetic data and prints one line:\n"
+     "  model=M size=S depth=D batch=B threads=T samples_per_s=X gflops=Y peak_mb=Z step_s=W\n"
+     "gflops counts 3 x the forward multiply-adds x 2 of convolutions and linear layers.\n"
+     "tests/ref/bench_compare.sh runs the same shapes in PyTorch side by side.\n"
+     "\n"
+     "  --size S      input height and width (resnet18: 64, unet2d: 256, unet3d: 128)\n"
+     "  --depth D     unet3d input depth (8)\n"
+     "  --batch B     samples per step (8)\n"
+     "  --micro M     micro-batch of the deterministic reductions (default: the batch)\n"
+     "  --threads T   worker threads (2); results do not depend on it\n"
+     "  --steps N     timed steps (5) after --warmup W untimed ones (2)\n",
+     mtn_cmd_bench, NULL},
     {"aggregate", "merge per-seed result archives",
      "usage: mtneuro aggregate A.h5 B.h5 ... -o merged.h5 [--force]\n",
      NULL, "issue #7 (Slurm)"},

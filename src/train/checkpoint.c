@@ -1,0 +1,225 @@
+/* checkpoint.c — model weights in HDF5 under PyTorch's state_dict names and
+ * shapes (see train.h), written atomically. */
+#include <hdf5.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mtn/train.h"
+
+static void quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+
+static int write_int_attr(hid_t f, const char *name, int64_t v) {
+    hid_t s = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(f, name, H5T_STD_I64LE, s, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t w = a >= 0 ? H5Awrite(a, H5T_NATIVE_INT64, &v) : -1;
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(s);
+    return w < 0 ? -1 : 0;
+}
+
+static int write_str_attr(hid_t f, const char *name, const char *v) {
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, strlen(v) + 1);
+    hid_t s = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(f, name, t, s, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t w = a >= 0 ? H5Awrite(a, t, v) : -1;
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(s);
+    H5Tclose(t);
+    return w < 0 ? -1 : 0;
+}
+
+/* an integer attribute, or `fallback` when absent; -1 on a present but unreadable one */
+static int read_int_attr(hid_t f, const char *name, int64_t fallback, int64_t *out) {
+    if (H5Aexists(f, name) <= 0) {
+        *out = fallback;
+        return 0;
+    }
+    hid_t a = H5Aopen(f, name, H5P_DEFAULT);
+    herr_t r = a >= 0 ? H5Aread(a, H5T_NATIVE_INT64, out) : -1;
+    if (a >= 0) H5Aclose(a);
+    return r < 0 ? -1 : 0;
+}
+
+static int read_str_attr(hid_t f, const char *name, char *out, size_t cap) {
+    hid_t a = H5Aopen(f, name, H5P_DEFAULT);
+    if (a < 0) return -1;
+    hid_t ft = H5Aget_type(a);
+    int rc = -1;
+    if (H5Tget_class(ft) == H5T_STRING) {
+        hid_t mt = H5Tcopy(H5T_C_S1);
+        if (H5Tis_variable_str(ft) > 0) {
+            char *v = NULL;
+            H5Tset_size(mt, H5T_VARIABLE);
+            if (H5Aread(a, mt, &v) >= 0 && v) {
+                snprintf(out, cap, "%s", v);
+                H5free_memory(v);
+                rc = 0;
+            }
+        } else {
+            size_t n = H5Tget_size(ft);
+            char *buf = calloc(n + 1, 1);
+            H5Tset_size(mt, n);
+            if (buf && H5Aread(a, mt, buf) >= 0) {
+                snprintf(out, cap, "%s", buf);
+                rc = 0;
+            }
+            free(buf);
+        }
+        H5Tclose(mt);
+    }
+    H5Tclose(ft);
+    H5Aclose(a);
+    return rc;
+}
+
+int mtn_checkpoint_read_spec(const char *path, mtn_model_spec *spec) {
+    quiet();
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) return mtn_error_set(MTN_EIO, "%s: cannot open the checkpoint", path);
+    char model[32] = "";
+    int rc = MTN_OK;
+    if (read_str_attr(f, "model", model, sizeof model) != 0)
+        rc = mtn_error_set(MTN_EDATA, "%s: expected a root attribute \"model\" (resnet18, unet2d, unet3d or mlp)", path);
+    memset(spec, 0, sizeof *spec);
+    int64_t v;
+    if (!rc) {
+        if (strcmp(model, "resnet18") == 0) spec->arch = MTN_ARCH_RESNET18;
+        else if (strcmp(model, "unet2d") == 0 || strcmp(model, "unet3d") == 0) {
+            spec->arch = MTN_ARCH_UNET;
+            spec->dims = model[4] == '3' ? 3 : 2;
+        } else if (strcmp(model, "mlp") == 0) spec->arch = MTN_ARCH_MLP;
+        else rc = mtn_error_set(MTN_EDATA, "%s: model \"%s\": expected resnet18, unet2d, unet3d or mlp", path, model);
+    }
+    struct {
+        const char *name;
+        int64_t fallback;
+        int *dst;
+    } ints[] = {{"in_channels", 1, &spec->in_channels}, {"classes", 4, &spec->classes},
+                {"n_blocks", 4, &spec->n_blocks},    {"start_filters", 32, &spec->start_filters},
+                {"mlp_in", 0, &spec->mlp_in},        {"mlp_hidden", 0, &spec->mlp_hidden},
+                {"mlp_out", 0, &spec->mlp_out}};
+    for (size_t i = 0; !rc && i < sizeof ints / sizeof ints[0]; i++) {
+        if (read_int_attr(f, ints[i].name, ints[i].fallback, &v) != 0 || v < 0 || v > 1 << 24)
+            rc = mtn_error_set(MTN_EDATA, "%s: attribute %s: expected a non-negative integer", path, ints[i].name);
+        else *ints[i].dst = (int)v;
+    }
+    if (!rc) {
+        int64_t head = -1;
+        read_int_attr(f, "head", -1, &head);
+        spec->head = head < 0 ? H5Lexists(f, "fc.weight", H5P_DEFAULT) > 0 : head != 0;
+    }
+    H5Fclose(f);
+    return rc;
+}
+
+static const char *arch_attr(const mtn_model_spec *s) { return mtn_arch_name(s); }
+
+int mtn_checkpoint_save(const char *path, mtn_model *m) {
+    quiet();
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
+    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (f < 0) return mtn_error_set(MTN_EIO, "%s: cannot create the checkpoint", tmp);
+    const mtn_model_spec *s = mtn_model_spec_of(m);
+    int bad = write_str_attr(f, "model", arch_attr(s));
+    bad |= write_int_attr(f, "in_channels", s->in_channels);
+    bad |= write_int_attr(f, "classes", s->classes);
+    bad |= write_int_attr(f, "head", s->head);
+    if (s->arch == MTN_ARCH_UNET) {
+        bad |= write_int_attr(f, "n_blocks", s->n_blocks);
+        bad |= write_int_attr(f, "start_filters", s->start_filters);
+    }
+    if (s->arch == MTN_ARCH_MLP) {
+        bad |= write_int_attr(f, "mlp_in", s->mlp_in);
+        bad |= write_int_attr(f, "mlp_hidden", s->mlp_hidden);
+        bad |= write_int_attr(f, "mlp_out", s->mlp_out);
+    }
+    for (int i = 0; i < mtn_model_n_tensors(m) && !bad; i++) {
+        const mtn_tensor_info *t = mtn_model_tensor(m, i);
+        hsize_t dims[5];
+        for (int k = 0; k < t->ndim; k++) dims[k] = (hsize_t)t->shape[k];
+        hid_t space = t->ndim ? H5Screate_simple(t->ndim, dims, NULL) : H5Screate(H5S_SCALAR);
+        bool counter = t->kind == MTN_TENSOR_COUNTER;
+        hid_t d = H5Dcreate2(f, t->name, counter ? H5T_STD_I64LE : H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT,
+                             H5P_DEFAULT);
+        const void *src = counter ? (const void *)(mtn_model_counters(m) + t->offset)
+                          : t->kind == MTN_TENSOR_BUFFER ? (const void *)(mtn_model_buffers(m) + t->offset)
+                                                         : (const void *)(mtn_model_params(m) + t->offset);
+        if (d < 0 || H5Dwrite(d, counter ? H5T_NATIVE_INT64 : H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, src) < 0)
+            bad = 1;
+        if (d >= 0) H5Dclose(d);
+        H5Sclose(space);
+    }
+    if (H5Fclose(f) < 0) bad = 1;
+    if (bad || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return mtn_error_set(MTN_EIO, "%s: cannot write the checkpoint", path);
+    }
+    return MTN_OK;
+}
+
+typedef struct {
+    mtn_model *m;
+    const char *path;
+    bool allow_extra;
+    int rc;
+} extra_ctx;
+
+static herr_t check_extra(hid_t g, const char *name, const H5L_info_t *info, void *p) {
+    (void)g;
+    (void)info;
+    extra_ctx *c = p;
+    if (c->rc || strcmp(name, "train_state") == 0) return 0;
+    if (mtn_model_find_tensor(c->m, name) < 0 && !c->allow_extra)
+        c->rc = mtn_error_set(MTN_EDATA, "%s: tensor %s is not part of a %s model", c->path, name,
+                              mtn_arch_name(mtn_model_spec_of(c->m)));
+    return 0;
+}
+
+int mtn_checkpoint_load(const char *path, mtn_model *m, bool allow_extra) {
+    quiet();
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) return mtn_error_set(MTN_EIO, "%s: cannot open the checkpoint", path);
+    int rc = MTN_OK;
+    for (int i = 0; i < mtn_model_n_tensors(m) && !rc; i++) {
+        const mtn_tensor_info *t = mtn_model_tensor(m, i);
+        hid_t d = H5Dopen2(f, t->name, H5P_DEFAULT);
+        if (d < 0) {
+            rc = mtn_error_set(MTN_EDATA, "%s: tensor %s is missing", path, t->name);
+            break;
+        }
+        hid_t space = H5Dget_space(d);
+        int nd = H5Sget_simple_extent_ndims(space);
+        hsize_t dims[8] = {0};
+        H5Sget_simple_extent_dims(space, dims, NULL);
+        bool same = nd == t->ndim;
+        for (int k = 0; same && k < nd; k++) same = dims[k] == (hsize_t)t->shape[k];
+        if (!same) {
+            char want[64] = "", got[64] = "";
+            for (int k = 0; k < t->ndim; k++)
+                snprintf(want + strlen(want), sizeof want - strlen(want), "%s%lld", k ? "x" : "", (long long)t->shape[k]);
+            for (int k = 0; k < nd && k < 8; k++)
+                snprintf(got + strlen(got), sizeof got - strlen(got), "%s%llu", k ? "x" : "", (unsigned long long)dims[k]);
+            rc = mtn_error_set(MTN_EDATA, "%s: tensor %s: expected shape (%s), found (%s)", path, t->name, want, got);
+        } else {
+            bool counter = t->kind == MTN_TENSOR_COUNTER;
+            void *dst = counter ? (void *)(mtn_model_counters(m) + t->offset)
+                        : t->kind == MTN_TENSOR_BUFFER ? (void *)(mtn_model_buffers(m) + t->offset)
+                                                       : (void *)(mtn_model_params(m) + t->offset);
+            if (H5Dread(d, counter ? H5T_NATIVE_INT64 : H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) < 0)
+                rc = mtn_error_set(MTN_EIO, "%s: cannot read tensor %s", path, t->name);
+        }
+        H5Sclose(space);
+        H5Dclose(d);
+    }
+    if (!rc) {
+        extra_ctx c = {m, path, allow_extra, MTN_OK};
+        H5Literate(f, H5_INDEX_NAME, H5_ITER_INC, NULL, check_extra, &c);
+        rc = c.rc;
+    }
+    H5Fclose(f);
+    return rc;
+}
