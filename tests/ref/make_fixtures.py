@@ -29,20 +29,19 @@ Layer fixture (root attribute kind = "layer"):
     /buffers_after/<name>  buffers after the call (BN training: running stats, count)
 Shapes are PyTorch's (NCHW / NCDHW; weights OIHW, transposed convs IOHW).
 
-Model fixture (root attribute kind = "model"; see write_model_fixture):
-    the root holds the INITIAL state_dict exactly as a mtneuro checkpoint (design §5):
-    float32 datasets named like the state_dict keys, num_batches_tracked int64,
-    attributes model / in_channels / classes, so the file loads as a checkpoint. Plus
-    attributes steps, loss, optimizer (sgd|adam) and its hyper-parameters (lr,
-    momentum, weight_decay, nesterov, dampening | betas, eps), and
-    /steps/x         (S, N, C, ...) the input batch of each step
-    /steps/target    (S, N) or (S, N, ...) int64 class targets
-    /steps/loss      (S,) the loss of each step, before its update
-    /steps/logits0   (N, K, ...) the first step's forward output
-    /grads0/<key>    step 0's gradient of every parameter (state_dict key names)
-    /final/<key>     the whole state_dict after the S optimizer steps
+Model fixture (root attribute kind = "model_formula"; see write_formula_fixture):
+    no weights are stored (a ResNet-18 state_dict is 45 MB): both sides compute the
+    initial weights from formula_weights. The model trains 5 steps of cross-entropy
+    (SGD or Adam) on /steps/x, /steps/target; the fixture keeps the per-step losses
+    (/steps/loss), the first step's logits (/steps/logits0), eval-mode logits after
+    training for /eval/x (/eval/logits), and for every state_dict key a summary (sum,
+    sum of squares, max |x|, 16 entries) of step 0's gradient (/grads0/KEY) and of
+    the final value (/final/KEY). The same run in float64 is stored beside it
+    (steps/loss_f64, steps/logits0_f64, eval/logits_f64, grads0_f64, final_f64): the
+    C test measures both its own and PyTorch float32's distance to it.
 """
 import argparse
+import copy
 import os
 import sys
 import zlib
@@ -71,7 +70,7 @@ def layer_case(name):
 
 
 def model_case(name):
-    """Registers fn(gen) -> ModelFixture as the whole-model fixture `name`."""
+    """Registers fn(gen) -> FormulaFixture as the whole-model fixture `name`."""
     def register(fn):
         assert name not in CASES, name
         CASES[name] = ("model", fn)
@@ -530,102 +529,142 @@ def ema_case(gen):
     return fx
 
 
-# ------------------------------------------------------------ whole models ---
+# ------------------------------------------- whole models with formula weights ---
+#
+# A full ResNet-18 state_dict is 45 MB: too big to commit. So these fixtures store
+# no weights at all. Both sides compute the initial weights from a formula over
+# integers and doubles that C and numpy evaluate to the same bits (formula_weights),
+# and the fixture keeps, per state_dict key, a few numbers of step 0's gradient and
+# of the final weights: sum, sum of squares, max |x| and 16 entries at fixed
+# positions. Root attributes: kind = "model_formula", model, in_channels, classes,
+# n_blocks, start_filters, mlp_in/hidden/out, weight_seed, steps, optimizer and its
+# hyper-parameters. Datasets: /steps/{x,target,loss,logits0}, /eval/{x,logits}
+# (eval mode after the steps), /grads0/<key> and /final/<key>, each (3 + 16,).
 
-class ModelFixture:
-    """A model, its optimiser and S steps of data; see write_model_fixture."""
+def formula_weights(model, seed):
+    """Initial weights by formula: for key k and element i, h = (i * 2654435761 +
+    crc32(k) + seed) mod 2^32, u = h / 2^32, w = (2u - 1) * bound in double, rounded to
+    float32. bound = 1/sqrt(fan_in) for conv and linear weights, 0.1 for biases; BN
+    weight 1 + (2u - 1) / 10, BN bias (2u - 1) / 10; running stats stay 0 and 1."""
+    sd = model.state_dict()
+    with torch.no_grad():
+        for k, v in sd.items():
+            if v.dtype != torch.float32 or k.endswith("running_mean") or k.endswith("running_var"):
+                continue
+            i = np.arange(v.numel(), dtype=np.uint64)
+            h = (i * np.uint64(2654435761) + np.uint64(zlib.crc32(k.encode()) + seed)) & np.uint64(0xFFFFFFFF)
+            u = h.astype(np.float64) / 4294967296.0
+            is_bn = k.endswith(".weight") and (k[:-len("weight")] + "running_mean") in sd
+            is_bn_bias = k.endswith(".bias") and (k[:-len("bias")] + "running_mean") in sd
+            if is_bn:
+                w = 1.0 + (2.0 * u - 1.0) / 10.0
+            elif is_bn_bias or k.endswith(".bias"):
+                w = (2.0 * u - 1.0) / 10.0
+            else:
+                fan_in = v.shape[1] * int(np.prod(v.shape[2:])) if v.dim() > 1 else v.shape[0]
+                if "up_blocks" in k and ".up." in k:  # transposed conv weights (Cin, Cout, k...)
+                    fan_in = v.shape[1] * int(np.prod(v.shape[2:]))
+                w = (2.0 * u - 1.0) * (1.0 / np.sqrt(float(fan_in)))
+            v.copy_(torch.from_numpy(w.astype(np.float32).reshape(v.shape)))
 
-    def __init__(self, model, name, in_channels, classes, optimizer, opt_attrs, xs, targets):
-        self.model, self.name = model, name
-        self.in_channels, self.classes = in_channels, classes
+
+def summary(t):
+    """sum, sum of squares, max |x| (in double) and 16 entries at fixed positions."""
+    a = t.detach().reshape(-1).double().numpy()
+    pos = (np.arange(16) * a.size) // 16
+    return np.concatenate([[a.sum(), (a * a).sum(), np.abs(a).max()], a[pos]]).astype(np.float64)
+
+
+class FormulaFixture:
+    def __init__(self, model, attrs, optimizer, opt_attrs, xs, targets, eval_x):
+        self.model, self.attrs = model, attrs
         self.optimizer, self.opt_attrs = optimizer, opt_attrs
-        self.xs, self.targets = xs, targets
+        self.xs, self.targets, self.eval_x = xs, targets, eval_x
 
 
-def write_model_fixture(path, case, seed, mf):
-    """Trains mf.model in training mode for len(mf.xs) steps of cross-entropy and
-    writes the initial state_dict (as a checkpoint), the per-step data and losses,
-    step 0's logits and gradients, and the final state_dict."""
-    model = mf.model
-    init = {k: v.clone() for k, v in model.state_dict().items()}
+def train_formula(ff, model, dtype):
+    """Trains `model` (formula weights already set) on ff's steps in `dtype`; returns
+    the losses, step 0's logits and gradients, the final state_dict and eval logits."""
+    model = model.to(dtype)
     params = list(model.parameters())
-    if mf.optimizer == "sgd":
-        opt = torch.optim.SGD(params, **mf.opt_attrs)
-    elif mf.optimizer == "adam":
-        opt = torch.optim.Adam(params, **mf.opt_attrs)
-    else:
-        raise ValueError(mf.optimizer)
+    opt = (torch.optim.SGD if ff.optimizer == "sgd" else torch.optim.Adam)(params, **ff.opt_attrs)
+    names = dict((id(p), k) for k, p in model.named_parameters())
     loss_fn = nn.CrossEntropyLoss()
     model.train()
-    losses, grads0, logits0 = [], None, None
-    names = dict((id(p), k) for k, p in model.named_parameters())
-    for s in range(len(mf.xs)):
+    out = dict(losses=[])
+    for s in range(len(ff.xs)):
         opt.zero_grad()
-        logits = model(mf.xs[s])
-        loss = loss_fn(logits, mf.targets[s])
+        logits = model(ff.xs[s].to(dtype))
+        loss = loss_fn(logits, ff.targets[s])
         loss.backward()
         if s == 0:
-            logits0 = logits.detach().clone()
-            grads0 = {names[id(p)]: p.grad.clone() for p in params}
-        losses.append(float(loss))
+            out["logits0"] = logits.detach().float()
+            out["grads0"] = {names[id(p)]: p.grad.clone() if p.grad is not None else torch.zeros_like(p)
+                             for p in params}
+        out["losses"].append(float(loss))
         opt.step()
-    with create_ordered_h5(path) as f:  # root keys in state_dict order
-        attrs = dict(format=FORMAT, format_version=FORMAT_VERSION, kind="model", case=case, model=mf.name,
-                     in_channels=mf.in_channels, classes=mf.classes, torch_version=torch.__version__, seed=seed,
-                     steps=len(mf.xs), loss="cross_entropy", optimizer=mf.optimizer)
-        for k, v in mf.opt_attrs.items():
-            attrs[k] = float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
-        set_attrs(f, attrs)
-        for k in init:  # state_dict order, exactly PyTorch's keys
-            write_dataset(f, k, init[k])
-        steps = f.create_group("steps")
-        write_dataset(steps, "x", torch.stack(mf.xs))
-        write_dataset(steps, "target", torch.stack(mf.targets))
-        write_dataset(steps, "loss", np.asarray(losses, dtype=np.float32))
-        write_dataset(steps, "logits0", logits0)
-        g = f.create_group("grads0")
-        for k in sorted(grads0):
-            write_dataset(g, k, grads0[k])
-        g = f.create_group("final")
-        for k, v in model.state_dict().items():
-            write_dataset(g, k, v)
-    return losses
-
-
-class TinyCNN(nn.Module):
-    """A few-hundred-parameter net that exercises the model-fixture format: conv ->
-    BN -> ReLU -> avg pool -> Linear. The lead's ResNet18 / U-Net cases replace it."""
-
-    def __init__(self, in_channels=1, classes=3):
-        super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, 4, 3, 1, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(4)
-        self.relu = nn.ReLU()
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(4, classes)
-
-    def forward(self, x):
-        return self.fc(torch.flatten(self.avgpool(self.relu(self.bn1(self.conv1(x)))), 1))
-
-
-def randomize(model, gen, scale=0.3):
-    """Overwrites every float parameter with seeded normals (module initialisers use
-    the global RNG; this keeps each case self-contained)."""
+    model.eval()
     with torch.no_grad():
-        for k, p in model.named_parameters():
-            if k.endswith("bn1.weight") or ".norm" in k and k.endswith("weight"):
-                p.copy_(1.0 + randn(gen, *p.shape, scale=0.1))
-            else:
-                p.copy_(randn(gen, *p.shape, scale=scale))
+        out["eval"] = model(ff.eval_x.to(dtype)).float()
+    out["final"] = {k: v for k, v in model.state_dict().items() if v.is_floating_point()}
+    return out
 
 
-@model_case("model_tinycnn_sgd")
-def tinycnn_sgd_case(gen):
-    model = TinyCNN(1, 3)
-    randomize(model, gen)
-    xs = [randn(gen, 4, 1, 6, 6) for _ in range(3)]
-    ts = [torch.randint(0, 3, (4,), generator=gen) for _ in range(3)]
-    return ModelFixture(model, "tinycnn", 1, 3, "sgd", dict(lr=0.1, momentum=0.9, weight_decay=5e-4), xs, ts)
+def write_formula_fixture(path, case, seed, ff):
+    """The float32 run is the reference; the same run in float64 (groups *_f64) measures
+    how far float32 rounding alone moves each value, which sets the C test's tolerance."""
+    formula_weights(ff.model, seed)
+    run64 = train_formula(ff, copy.deepcopy(ff.model), torch.float64)
+    run32 = train_formula(ff, ff.model, torch.float32)
+    with create_ordered_h5(path) as f:
+        attrs = dict(format=FORMAT, format_version=FORMAT_VERSION, kind="model_formula", case=case,
+                     torch_version=torch.__version__, weight_seed=seed, steps=len(ff.xs), loss="cross_entropy",
+                     optimizer=ff.optimizer, **ff.attrs)
+        for k, v in ff.opt_attrs.items():
+            attrs[k] = np.asarray(v, dtype=np.float64) if isinstance(v, tuple) else float(v)
+        set_attrs(f, attrs)
+        steps = f.create_group("steps")
+        write_dataset(steps, "x", torch.stack(ff.xs))
+        write_dataset(steps, "target", torch.stack(ff.targets))
+        ev = f.create_group("eval")
+        write_dataset(ev, "x", ff.eval_x)
+        for suffix, run in (("", run32), ("_f64", run64)):
+            write_dataset(steps, "loss" + suffix, np.asarray(run["losses"], dtype=np.float64))
+            write_dataset(steps, "logits0" + suffix, run["logits0"])
+            write_dataset(ev, "logits" + suffix, run["eval"])
+            for group in ("grads0", "final"):
+                g = f.create_group(group + suffix)
+                for k in sorted(run[group]):
+                    write_dataset(g, k, summary(run[group][k]))
+    return run32["losses"]
+
+
+def formula_case(name, build, attrs, optimizer, opt_attrs, x_shape, classes, target_shape, steps=5):
+    @model_case(name)
+    def make(gen):
+        xs = [torch.rand(*x_shape, generator=gen) for _ in range(steps)]
+        ts = [torch.randint(0, classes, target_shape, generator=gen) for _ in range(steps)]
+        return FormulaFixture(build(), attrs, optimizer, opt_attrs, xs, ts, torch.rand(*x_shape, generator=gen))
+    return make
+
+
+import torch_models  # noqa: E402  (sys.path set above)
+
+SGD = dict(lr=0.003, momentum=0.9, weight_decay=5e-4)
+ADAM = dict(lr=1e-4, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)
+R18 = dict(model="resnet18", in_channels=1, classes=4)
+formula_case("model_resnet18_sgd", lambda: torch_models.ResNet18(1, 4), R18, "sgd", SGD, (4, 1, 32, 32), 4, (4,))
+formula_case("model_resnet18_adam", lambda: torch_models.ResNet18(1, 4), R18, "adam", ADAM, (4, 1, 32, 32), 4, (4,))
+U2 = dict(model="unet2d", in_channels=1, classes=3, n_blocks=4, start_filters=4)
+formula_case("model_unet2d_sgd", lambda: torch_models.UNet(2, 1, 3, 4, 4), U2, "sgd", SGD, (2, 1, 32, 32), 3,
+             (2, 32, 32))
+formula_case("model_unet2d_adam", lambda: torch_models.UNet(2, 1, 3, 4, 4), U2, "adam", ADAM, (2, 1, 32, 32), 3,
+             (2, 32, 32))
+U3 = dict(model="unet3d", in_channels=1, classes=4, n_blocks=4, start_filters=2)
+formula_case("model_unet3d_adam", lambda: torch_models.UNet(3, 1, 4, 4, 2), U3, "adam", ADAM, (1, 1, 8, 16, 16), 4,
+             (1, 8, 16, 16))
+MLP = dict(model="mlp", in_channels=1, classes=16, mlp_in=32, mlp_hidden=64, mlp_out=16)
+formula_case("model_mlp_sgd", lambda: torch_models.MLP3(32, 64, 16), MLP, "sgd", SGD, (8, 32), 16, (8,))
 
 
 # -------------------------------------------------------------------- main ---
@@ -642,7 +681,7 @@ def generate(name, out_dir):
         write_layer_fixture(tmp, name, seed, fx)
         note = "f32-vs-f64 rel err %.1e" % fx.err64 if hasattr(fx, "err64") else ""
     else:
-        losses = write_model_fixture(tmp, name, seed, fn(gen))
+        losses = write_formula_fixture(tmp, name, seed, fn(gen))
         note = "losses " + " ".join("%.4f" % v for v in losses)
     os.replace(tmp, path)
     return path, note

@@ -142,6 +142,19 @@ class UNet(nn.Module):
         return self.conv_final(x)
 
 
+class MLP3(nn.Module):
+    """The projector / predictor of MTNeuro's BYOL and MYOW: Linear (bias) -> BatchNorm1d
+    -> ReLU -> Linear (no bias), module names net.0 / net.1 / net.3."""
+
+    def __init__(self, cin, hidden, cout):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(cin, hidden, bias=True), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True),
+                                 nn.Linear(hidden, cout, bias=False))
+
+    def forward(self, x):
+        return self.net(x)
+
+
 MODELS = {
     "resnet18": lambda in_channels=1, classes=4: ResNet18(in_channels, classes),
     "unet2d": lambda in_channels=1, classes=4: UNet(2, in_channels, classes),

@@ -37,10 +37,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "harness.h"
 #include "mtn/nn.h"
 
-#define FIXTURE_DIR MTN_SOURCE_DIR "/tests/ref/fixtures"
 
 /* A layer still being written can be declared weak here, e.g.
  *     #pragma weak mtn_maxpool_forward
@@ -48,143 +48,6 @@
  * `probe` of each check below). Remove the line once the layer exists: a weak
  * reference does not pull an object file out of a static library, so the layer
  * could be reported as skipped while it is there. Today every layer exists. */
-
-/* ------------------------------------------------------------- fixtures --- */
-
-typedef struct {
-    hid_t f;
-    const char *name;
-} fixture;
-
-typedef struct {
-    int rank;
-    int64_t dims[8];
-    int64_t count;
-} shape;
-
-static bool fx_open(fixture *fx, const char *name) {
-    char path[1024];
-    int len = snprintf(path, sizeof path, "%s/%s.h5", FIXTURE_DIR, name);
-    fx->name = name;
-    fx->f = len > 0 && (size_t)len < sizeof path ? H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT) : -1;
-    if (fx->f < 0) fprintf(stderr, "\ncannot open fixture %s\n", path);
-    return fx->f >= 0;
-}
-
-/* Whether "a/b/c" exists, checking each level (H5Lexists fails on a missing parent). */
-static bool fx_has(const fixture *fx, const char *path) {
-    char part[256];
-    for (const char *p = path;; p++) {
-        if (*p != '/' && *p != '\0') continue;
-        size_t len = (size_t)(p - path);
-        if (len >= sizeof part) return false;
-        memcpy(part, path, len);
-        part[len] = '\0';
-        if (H5Lexists(fx->f, part, H5P_DEFAULT) <= 0) return false;
-        if (*p == '\0') return true;
-    }
-}
-
-/* Reads dataset `path` converted to `type` (elements of `elem` bytes); malloc'd. A
- * missing dataset fails the test and returns NULL. */
-static void *fx_read(const fixture *fx, const char *path, hid_t type, size_t elem, shape *sh) {
-    shape local;
-    if (!sh) sh = &local;
-    memset(sh, 0, sizeof *sh);
-    if (!fx_has(fx, path)) {
-        fprintf(stderr, "\n%s: no dataset %s\n", fx->name, path);
-        CU_FAIL("fixture dataset missing");
-        return NULL;
-    }
-    hid_t d = H5Dopen2(fx->f, path, H5P_DEFAULT), s = H5Dget_space(d);
-    hsize_t dims[8];
-    int rank = H5Sget_simple_extent_ndims(s);
-    CU_ASSERT_FATAL(rank >= 0 && rank <= 8);
-    H5Sget_simple_extent_dims(s, dims, NULL);
-    sh->rank = rank;
-    sh->count = 1;
-    for (int i = 0; i < rank; i++) {
-        sh->dims[i] = (int64_t)dims[i];
-        sh->count *= (int64_t)dims[i];
-    }
-    void *buf = malloc(elem * (size_t)(sh->count ? sh->count : 1));
-    CU_ASSERT_FATAL(buf != NULL);
-    herr_t rc = H5Dread(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
-    CU_ASSERT_FATAL(rc >= 0);
-    H5Sclose(s);
-    H5Dclose(d);
-    return buf;
-}
-
-static float *fx_f32(const fixture *fx, const char *path, shape *sh) {
-    return fx_read(fx, path, H5T_NATIVE_FLOAT, sizeof(float), sh);
-}
-
-static int32_t *fx_i32(const fixture *fx, const char *path, shape *sh) {
-    return fx_read(fx, path, H5T_NATIVE_INT32, sizeof(int32_t), sh);
-}
-
-/* Integer attribute (an array or a scalar) into out[0..max); returns the count, or
- * -1 when absent. */
-static int fx_ints(const fixture *fx, const char *name, int64_t *out, int max) {
-    if (H5Aexists(fx->f, name) <= 0) return -1;
-    hid_t a = H5Aopen(fx->f, name, H5P_DEFAULT), s = H5Aget_space(a);
-    hssize_t n = H5Sget_simple_extent_npoints(s);
-    int count = -1;
-    if (n >= 1 && n <= max && H5Aread(a, H5T_NATIVE_INT64, out) >= 0) count = (int)n;
-    H5Sclose(s);
-    H5Aclose(a);
-    return count;
-}
-
-static int64_t fx_int(const fixture *fx, const char *name, int64_t fallback) {
-    int64_t v[1];
-    return fx_ints(fx, name, v, 1) == 1 ? v[0] : fallback;
-}
-
-static double fx_double(const fixture *fx, const char *name, double fallback) {
-    if (H5Aexists(fx->f, name) <= 0) return fallback;
-    double v = fallback;
-    hid_t a = H5Aopen(fx->f, name, H5P_DEFAULT);
-    if (H5Aread(a, H5T_NATIVE_DOUBLE, &v) < 0) v = fallback;
-    H5Aclose(a);
-    return v;
-}
-
-/* String attribute, fixed-length or variable-length; "" when absent. */
-static void fx_string(hid_t f, const char *name, char *buf, size_t size) {
-    buf[0] = '\0';
-    if (H5Aexists(f, name) <= 0) return;
-    hid_t a = H5Aopen(f, name, H5P_DEFAULT), t = H5Aget_type(a);
-    if (H5Tget_class(t) == H5T_STRING) {
-        if (H5Tis_variable_str(t) > 0) {
-            char *s = NULL;
-            hid_t mt = H5Tcopy(H5T_C_S1);
-            H5Tset_size(mt, H5T_VARIABLE);
-            if (H5Aread(a, mt, &s) >= 0 && s) {
-                snprintf(buf, size, "%s", s);
-                H5free_memory(s);
-            }
-            H5Tclose(mt);
-        } else {
-            size_t n = H5Tget_size(t);
-            char *s = calloc(n + 1, 1);
-            if (s && H5Aread(a, t, s) >= 0) snprintf(buf, size, "%s", s);
-            free(s);
-        }
-    }
-    H5Tclose(t);
-    H5Aclose(a);
-}
-
-/* (N, C, spatial...) -> mtn_dims: rank 2 (N, C); 3 (N, C, L); 4 NCHW; 5 NCDHW. */
-static mtn_dims dims_of(const shape *s) {
-    mtn_dims d = {(int)s->dims[0], s->rank > 1 ? (int)s->dims[1] : 1, 1, 1, 1};
-    if (s->rank == 3) d.w = (int)s->dims[2];
-    if (s->rank == 4) d.h = (int)s->dims[2], d.w = (int)s->dims[3];
-    if (s->rank == 5) d.d = (int)s->dims[2], d.h = (int)s->dims[3], d.w = (int)s->dims[4];
-    return d;
-}
 
 /* Kernel-like attribute with one value per spatial dim into k[3] (depth, height,
  * width), depth 1 for 2D. */
@@ -739,9 +602,8 @@ static void test_every_fixture_is_checked(void) {
         if (strcmp(kind, "layer") == 0) {
             for (const layer_check *c = checks; c->layer; c++) known |= strcmp(c->layer, layer) == 0;
             if (!known) fprintf(stderr, "\n%s: layer '%s' has no check in this test\n", fx.name, layer);
-        } else if (strcmp(kind, "model") == 0) {
-            known = true;
-            printf("\n    note: %s is a whole-model fixture, not compared here (model tests)", fx.name);
+        } else if (strcmp(kind, "model") == 0 || strcmp(kind, "model_formula") == 0) {
+            known = true; /* whole models: test_torch_models.c */
         } else {
             fprintf(stderr, "\n%s: unknown kind '%s'\n", fx.name, kind);
         }
