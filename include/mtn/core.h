@@ -44,6 +44,9 @@ int mtn_exit_code(int status);
  * so error paths read `return mtn_error_set(MTN_ECONFIG, "%s: ...", path);`. */
 int mtn_error_set(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int mtn_error_vset(int status, const char *fmt, va_list ap);
+/* Prepends "prefix: " to the last message (e.g. the file a helper did not know);
+ * returns the last status. */
+int mtn_error_prefix(const char *prefix);
 /* The message of the last mtn_error_set on this thread ("" if none). */
 const char *mtn_error_message(void);
 /* The status of the last mtn_error_set on this thread (MTN_OK if none). */

@@ -8,7 +8,9 @@
  * settings needed to rebuild it (head, n_blocks, start_filters, mlp_in/hidden/out).
  * Training state (optimizer moments, RNG counters, epoch, step) lives in the group
  * /train_state. Files are written to a temporary name and renamed. Weights move to
- * and from PyTorch with tests/ref/state_dict_h5.py. */
+ * and from PyTorch with tests/ref/state_dict_h5.py.
+ *
+ * Inference (`mtneuro infer`) runs any checkpoint in eval mode over an HDF5 array. */
 #ifndef MTN_TRAIN_H
 #define MTN_TRAIN_H
 
@@ -26,5 +28,23 @@ int mtn_checkpoint_save(const char *path, mtn_model *m);
  * shape differs, is an error naming it. Tensors in the file the model does not have
  * are an error too unless `allow_extra` (e.g. fc.* when loading an encoder). */
 int mtn_checkpoint_load(const char *path, mtn_model *m, bool allow_extra);
+
+/* Inference: the checkpoint's model in eval mode (BatchNorm's running statistics,
+ * no dropout) over input:/x, written to output:/y atomically.
+ *   x: float32 (or any real type) (N, C, H, W) for resnet18 and unet2d, (N, C, D, H, W)
+ *      for unet3d, (N, mlp_in) for mlp; C the checkpoint's in_channels; U-Net sizes
+ *      divisible by 2^(n_blocks - 1).
+ *   y: float32 logits (N, classes) or (N, classes, [D,] H, W); with `embedding` (a
+ *      resnet18 checkpoint, with or without its head) the encoder's (N, 512).
+ * Samples go through `batch` at a time (the result does not depend on it, nor on
+ * `threads`). Errors name the file and what was expected: MTN_EUSAGE, MTN_EDATA
+ * (bad checkpoint or input), MTN_EIO (unreadable or unwritable file). */
+typedef struct {
+    const char *checkpoint, *input, *output;
+    bool embedding;
+    int batch, threads;
+} mtn_infer_opts;
+
+int mtn_infer(const mtn_infer_opts *o);
 
 #endif

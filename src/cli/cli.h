@@ -33,12 +33,16 @@ int mtn_cli_fail(int status, bool everywhere);
 int mtn_cli_mpi_start(int *argc, char ***argv);
 void mtn_cli_mpi_stop(void);
 
+/* An integer option value in [lo, hi]; MTN_EUSAGE naming the command and option. */
+int mtn_cli_int(const char *cmd, const char *opt, const char *s, int lo, int hi, int *out);
+
 /* Commands. */
 int mtn_cmd_check(int argc, char **argv);
 int mtn_cmd_serve(int argc, char **argv);
 int mtn_cmd_version(int argc, char **argv);
 int mtn_cmd_stage(int argc, char **argv);
 int mtn_cmd_bench(int argc, char **argv);
+int mtn_cmd_infer(int argc, char **argv);
 void mtn_print_version(void);
 
 #endif

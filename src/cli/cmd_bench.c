@@ -10,15 +10,6 @@
 #include "cli.h"
 #include "mtn/models.h"
 
-static int parse_int(const char *opt, const char *s, int lo, int hi, int *out) {
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v < lo || v > hi)
-        return mtn_error_set(MTN_EUSAGE, "bench: %s: expected an integer from %d to %d, found \"%s\"", opt, lo, hi, s);
-    *out = (int)v;
-    return MTN_OK;
-}
-
 typedef struct {
     mtn_model *model;
     mtn_exec *ex;
@@ -54,13 +45,13 @@ int mtn_cmd_bench(int argc, char **argv) {
     while (rc == MTN_OK && (c = getopt_long(argc, argv, "m:s:d:b:u:t:n:w:P", opts, NULL)) != -1) {
         switch (c) {
         case 'm': model = optarg; break;
-        case 's': rc = parse_int("--size", optarg, 8, 4096, &size); break;
-        case 'd': rc = parse_int("--depth", optarg, 1, 512, &depth); break;
-        case 'b': rc = parse_int("--batch", optarg, 1, 4096, &batch); break;
-        case 'u': rc = parse_int("--micro", optarg, 1, 4096, &micro); break;
-        case 't': rc = parse_int("--threads", optarg, 1, 64, &threads); break;
-        case 'n': rc = parse_int("--steps", optarg, 1, 100000, &steps); break;
-        case 'w': rc = parse_int("--warmup", optarg, 0, 1000, &warmup); break;
+        case 's': rc = mtn_cli_int("bench", "--size", optarg, 8, 4096, &size); break;
+        case 'd': rc = mtn_cli_int("bench", "--depth", optarg, 1, 512, &depth); break;
+        case 'b': rc = mtn_cli_int("bench", "--batch", optarg, 1, 4096, &batch); break;
+        case 'u': rc = mtn_cli_int("bench", "--micro", optarg, 1, 4096, &micro); break;
+        case 't': rc = mtn_cli_int("bench", "--threads", optarg, 1, 64, &threads); break;
+        case 'n': rc = mtn_cli_int("bench", "--steps", optarg, 1, 100000, &steps); break;
+        case 'w': rc = mtn_cli_int("bench", "--warmup", optarg, 0, 1000, &warmup); break;
         case 'P': profile = true; break;
         default: rc = mtn_error_set(MTN_EUSAGE, "bench: unknown or incomplete option \"%s\"", argv[optind - 1]);
         }

@@ -8,15 +8,6 @@
 #include "cli.h"
 #include "mtn/data.h"
 
-static int parse_int(const char *opt, const char *s, int lo, int hi, int *out) {
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v < lo || v > hi)
-        return mtn_error_set(MTN_EUSAGE, "stage: %s: expected an integer from %d to %d, found \"%s\"", opt, lo, hi, s);
-    *out = (int)v;
-    return MTN_OK;
-}
-
 int mtn_cmd_stage(int argc, char **argv) {
     static const struct option opts[] = {{"task", required_argument, NULL, 't'},
                                          {"source", required_argument, NULL, 's'},
@@ -39,11 +30,11 @@ int mtn_cmd_stage(int argc, char **argv) {
         case 's': source_spec = optarg; break;
         case 'o': output = optarg; break;
         case 'd':
-            rc = parse_int("--downsample", optarg, 1, 4, &downsample);
+            rc = mtn_cli_int("stage", "--downsample", optarg, 1, 4, &downsample);
             if (!rc && downsample == 3) rc = mtn_error_set(MTN_EUSAGE, "stage: --downsample: expected 1, 2 or 4, found 3");
             break;
-        case 'p': rc = parse_int("--max-parallel", optarg, 1, 256, &bo.max_parallel); break;
-        case 'r': rc = parse_int("--retries", optarg, 0, 100, &bo.max_retries); break;
+        case 'p': rc = mtn_cli_int("stage", "--max-parallel", optarg, 1, 256, &bo.max_parallel); break;
+        case 'r': rc = mtn_cli_int("stage", "--retries", optarg, 0, 100, &bo.max_retries); break;
         case 'b': {
             long long x, y, z;
             char extra;

@@ -101,9 +101,25 @@ const mtn_command mtn_commands[] = {
      "  --fault-delay-ms D         wait D ms before every cutout response\n",
      mtn_cmd_serve, NULL},
     {"infer", "run a checkpoint in eval mode: logits or embeddings",
-     "usage: mtneuro infer --checkpoint CK.h5 --input X.h5 -o Y.h5 [--embedding]\n"
-     "       X.h5:/x float32 (N,C,H,W) or (N,C,D,H,W); Y.h5:/y the logits (or embeddings)\n",
-     NULL, "issue #4 (NN engine)"},
+     "usage: mtneuro infer --checkpoint CK.h5 --input X.h5 -o Y.h5 [--embedding] [--batch B]\n"
+     "                     [--threads T]\n"
+     "\n"
+     "Runs the checkpoint's model (ours, or PyTorch's via tests/ref/state_dict_h5.py) in\n"
+     "eval mode: BatchNorm's running statistics, no dropout.\n"
+     "  X.h5:/x  float32 (N,C,H,W) for resnet18 and unet2d, (N,C,D,H,W) for unet3d,\n"
+     "           (N,features) for mlp; C the checkpoint's in_channels\n"
+     "  Y.h5:/y  float32 logits (N,classes) or (N,classes,[D,]H,W); with --embedding\n"
+     "           (resnet18 only) the 512-d encoder output (N,512). Written atomically,\n"
+     "           with attributes model, output, checkpoint, input.\n"
+     "\n"
+     "  --embedding  the encoder's output instead of the logits (Task 3 read-outs)\n"
+     "  --batch B    samples per forward pass (default 8; the result does not depend on it)\n"
+     "  --threads T  worker threads (default: the CPUs this process may use; the result\n"
+     "               does not depend on it)\n"
+     "\n"
+     "Exit status: 0 written, 2 usage error, 3 bad checkpoint or input (the message names\n"
+     "the file and what was expected), 4 unreadable or unwritable file.\n",
+     mtn_cmd_infer, NULL},
     {"features", "Task 3 semantic features from pixel labels",
      "usage: mtneuro features --input L.h5 -o F.h5 [--quadrants]\n",
      NULL, "issue #6 (Task 2 and Task 3)"},

@@ -52,6 +52,18 @@ int mtn_error_set(int status, const char *fmt, ...) {
     return status;
 }
 
+int mtn_error_prefix(const char *prefix) {
+    char old[sizeof error_message];
+    memcpy(old, error_message, sizeof old);
+    int k = snprintf(error_message, sizeof error_message, "%s: ", prefix);
+    if (k > 0 && (size_t)k < sizeof error_message) { /* the rest, cut to fit */
+        size_t room = sizeof error_message - (size_t)k - 1, n = strlen(old);
+        memcpy(error_message + k, old, n < room ? n : room);
+        error_message[(size_t)k + (n < room ? n : room)] = '\0';
+    }
+    return error_status;
+}
+
 const char *mtn_error_message(void) { return error_message; }
 int mtn_error_status(void) { return error_status; }
 

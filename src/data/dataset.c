@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "h5_util.h"
+#include "mtn/h5.h"
 #include "mtn/data.h"
 #include "stage_plan.h"
 

@@ -13,7 +13,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "h5_util.h"
+#include "mtn/h5.h"
 #include "mtn/data.h"
 #include "mtn/dist.h"
 #include "stage_plan.h"

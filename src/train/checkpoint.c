@@ -1,87 +1,26 @@
 /* checkpoint.c — model weights in HDF5 under PyTorch's state_dict names and
  * shapes (see train.h), written atomically. */
-#include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "mtn/h5.h"
 #include "mtn/train.h"
 
-static void quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
-
-static int write_int_attr(hid_t f, const char *name, int64_t v) {
-    hid_t s = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(f, name, H5T_STD_I64LE, s, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t w = a >= 0 ? H5Awrite(a, H5T_NATIVE_INT64, &v) : -1;
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(s);
-    return w < 0 ? -1 : 0;
-}
-
-static int write_str_attr(hid_t f, const char *name, const char *v) {
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, strlen(v) + 1);
-    hid_t s = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(f, name, t, s, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t w = a >= 0 ? H5Awrite(a, t, v) : -1;
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(s);
-    H5Tclose(t);
-    return w < 0 ? -1 : 0;
-}
-
-/* an integer attribute, or `fallback` when absent; -1 on a present but unreadable one */
+/* an integer attribute, or `fallback` when absent */
 static int read_int_attr(hid_t f, const char *name, int64_t fallback, int64_t *out) {
-    if (H5Aexists(f, name) <= 0) {
-        *out = fallback;
-        return 0;
-    }
-    hid_t a = H5Aopen(f, name, H5P_DEFAULT);
-    herr_t r = a >= 0 ? H5Aread(a, H5T_NATIVE_INT64, out) : -1;
-    if (a >= 0) H5Aclose(a);
-    return r < 0 ? -1 : 0;
-}
-
-static int read_str_attr(hid_t f, const char *name, char *out, size_t cap) {
-    hid_t a = H5Aopen(f, name, H5P_DEFAULT);
-    if (a < 0) return -1;
-    hid_t ft = H5Aget_type(a);
-    int rc = -1;
-    if (H5Tget_class(ft) == H5T_STRING) {
-        hid_t mt = H5Tcopy(H5T_C_S1);
-        if (H5Tis_variable_str(ft) > 0) {
-            char *v = NULL;
-            H5Tset_size(mt, H5T_VARIABLE);
-            if (H5Aread(a, mt, &v) >= 0 && v) {
-                snprintf(out, cap, "%s", v);
-                H5free_memory(v);
-                rc = 0;
-            }
-        } else {
-            size_t n = H5Tget_size(ft);
-            char *buf = calloc(n + 1, 1);
-            H5Tset_size(mt, n);
-            if (buf && H5Aread(a, mt, buf) >= 0) {
-                snprintf(out, cap, "%s", buf);
-                rc = 0;
-            }
-            free(buf);
-        }
-        H5Tclose(mt);
-    }
-    H5Tclose(ft);
-    H5Aclose(a);
-    return rc;
+    *out = fallback;
+    return mtn_h5_has_attr(f, name) ? mtn_h5_read_i64(f, name, out) : MTN_OK;
 }
 
 int mtn_checkpoint_read_spec(const char *path, mtn_model_spec *spec) {
-    quiet();
+    mtn_h5_quiet();
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) return mtn_error_set(MTN_EIO, "%s: cannot open the checkpoint", path);
-    char model[32] = "";
+    char *model = NULL;
     int rc = MTN_OK;
-    if (read_str_attr(f, "model", model, sizeof model) != 0)
+    if (mtn_h5_read_str(f, "model", &model) != MTN_OK)
         rc = mtn_error_set(MTN_EDATA, "%s: expected a root attribute \"model\" (resnet18, unet2d, unet3d or mlp)", path);
     memset(spec, 0, sizeof *spec);
     int64_t v;
@@ -111,6 +50,7 @@ int mtn_checkpoint_read_spec(const char *path, mtn_model_spec *spec) {
         read_int_attr(f, "head", -1, &head);
         spec->head = head < 0 ? H5Lexists(f, "fc.weight", H5P_DEFAULT) > 0 : head != 0;
     }
+    free(model);
     H5Fclose(f);
     return rc;
 }
@@ -118,24 +58,24 @@ int mtn_checkpoint_read_spec(const char *path, mtn_model_spec *spec) {
 static const char *arch_attr(const mtn_model_spec *s) { return mtn_arch_name(s); }
 
 int mtn_checkpoint_save(const char *path, mtn_model *m) {
-    quiet();
+    mtn_h5_quiet();
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
     hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (f < 0) return mtn_error_set(MTN_EIO, "%s: cannot create the checkpoint", tmp);
     const mtn_model_spec *s = mtn_model_spec_of(m);
-    int bad = write_str_attr(f, "model", arch_attr(s));
-    bad |= write_int_attr(f, "in_channels", s->in_channels);
-    bad |= write_int_attr(f, "classes", s->classes);
-    bad |= write_int_attr(f, "head", s->head);
+    int bad = mtn_h5_write_str(f, "model", arch_attr(s));
+    bad |= mtn_h5_write_i64(f, "in_channels", s->in_channels);
+    bad |= mtn_h5_write_i64(f, "classes", s->classes);
+    bad |= mtn_h5_write_i64(f, "head", s->head);
     if (s->arch == MTN_ARCH_UNET) {
-        bad |= write_int_attr(f, "n_blocks", s->n_blocks);
-        bad |= write_int_attr(f, "start_filters", s->start_filters);
+        bad |= mtn_h5_write_i64(f, "n_blocks", s->n_blocks);
+        bad |= mtn_h5_write_i64(f, "start_filters", s->start_filters);
     }
     if (s->arch == MTN_ARCH_MLP) {
-        bad |= write_int_attr(f, "mlp_in", s->mlp_in);
-        bad |= write_int_attr(f, "mlp_hidden", s->mlp_hidden);
-        bad |= write_int_attr(f, "mlp_out", s->mlp_out);
+        bad |= mtn_h5_write_i64(f, "mlp_in", s->mlp_in);
+        bad |= mtn_h5_write_i64(f, "mlp_hidden", s->mlp_hidden);
+        bad |= mtn_h5_write_i64(f, "mlp_out", s->mlp_out);
     }
     for (int i = 0; i < mtn_model_n_tensors(m) && !bad; i++) {
         const mtn_tensor_info *t = mtn_model_tensor(m, i);
@@ -180,7 +120,7 @@ static herr_t check_extra(hid_t g, const char *name, const H5L_info_t *info, voi
 }
 
 int mtn_checkpoint_load(const char *path, mtn_model *m, bool allow_extra) {
-    quiet();
+    mtn_h5_quiet();
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) return mtn_error_set(MTN_EIO, "%s: cannot open the checkpoint", path);
     int rc = MTN_OK;

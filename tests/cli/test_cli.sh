@@ -3,21 +3,8 @@
 # help, commands not built yet, unknown commands, and `check` on good and broken
 # configs (exit codes, stdout JSON, messages naming file and key).
 # usage: test_cli.sh path/to/mtneuro   (run from the repository root)
-set -u
+source "$(dirname "$0")/../lib.sh"
 bin=$1
-fails=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-# expect CODE CMD... : runs CMD, keeps stdout/stderr in $tmp/out, $tmp/err
-expect() {
-  local want=$1; shift
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  [ "$got" -eq "$want" ] || fail "exit $got (wanted $want): $*; stderr: $(head -c 400 "$tmp/err")"
-}
-contains() { grep -qF -- "$2" "$1" || fail "$1 lacks \"$2\": $(head -c 400 "$1")"; }
 
 expect 0 "$bin" --help
 contains "$tmp/out" "usage: mtneuro"
@@ -35,7 +22,7 @@ for cmd in run check stage train report serve infer features bench aggregate ver
   expect 0 "$bin" "$cmd" --help
   contains "$tmp/out" "usage: mtneuro $cmd"
 done
-for cmd in run train report infer features aggregate; do
+for cmd in run train report features aggregate; do
   expect 1 "$bin" "$cmd" x
   contains "$tmp/err" "$cmd: not built yet; planned in issue #"
   expect 0 "$bin" "$cmd" --help
@@ -76,5 +63,4 @@ contains "$tmp/err" "configs/network/pca.json: model: unknown job key"
 expect 2 "$bin" check --kind nonsense configs/network/pca.json
 expect 2 "$bin" check
 
-if [ "$fails" -ne 0 ]; then echo "$fails failure(s)"; exit 1; fi
-echo "cli: all passed"
+finish cli

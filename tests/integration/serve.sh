@@ -8,19 +8,9 @@
 # (503s then success per URL, truncated bodies, wrong-size frames, 503 rate, delay);
 # bad command lines; SIGTERM stops it with exit 0.
 # usage: serve.sh path/to/mtneuro MPIEXEC   (run from the repository root)
-set -u
+source "$(dirname "$0")/../lib.sh"
 bin=$1
 py=/usr/bin/python3
-fails=0
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
 # ---------------------------------------------------------------- the volume
 # 32 x 160 x 256 (z, y, x): uint8 image 1.25 MiB, so --max-cutout-mb 1 can refuse it.
@@ -495,5 +485,4 @@ expect_exit 4 "not an HDF5 file" --volume "$tmp/bad.h5"
 grep -q "^usage: mtneuro serve" "$tmp/help.out" && grep -q -- "--fault-truncate-first" "$tmp/help.out" \
   || fail "serve --help lacks the usage or the fault options"
 
-if [ "$fails" -ne 0 ]; then echo "$fails failure(s)"; exit 1; fi
-echo "serve: all passed"
+finish serve

@@ -8,16 +8,10 @@
 #  - injected 5xx and truncated bodies are retried; permanent 503s, unknown channels
 #    and bad tokens fail with exit 3 and a message naming the URL or the token.
 # usage: stage.sh MTNEURO MPIEXEC   (from the repository root)
-set -u
+source "$(dirname "$0")/../lib.sh"
 bin=$(realpath "$1")
 mpiexec=$2
 task=tests/data/tasks/stage_small.json
-tmp=$(mktemp -d)
-fails=0
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$tmp"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
 # start_server NAME ARGS...: starts `mtneuro serve --port 0 ARGS`, sets $url
 start_server() {
@@ -149,5 +143,4 @@ grep -q "attempts" "$tmp/tls.out" && fail "a certificate failure must not be ret
 "$bin" stage --task $task -o x.h5 --downsample 3 >/dev/null 2>&1; [ $? -eq 2 ] || fail "--downsample 3 should exit 2"
 "$bin" stage --task $task -o x.h5 --block 64,64 >/dev/null 2>&1; [ $? -eq 2 ] || fail "--block 64,64 should exit 2"
 
-if [ "$fails" -ne 0 ]; then echo "$fails failure(s)"; exit 1; fi
-echo "stage: all passed"
+finish stage

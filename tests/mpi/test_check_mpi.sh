@@ -2,13 +2,9 @@
 # test_check_mpi.sh — `mtneuro check` launched with mpirun -n 2 prints its result once
 # (rank 0) and both ranks agree on the exit code, for a good and a broken config.
 # usage: test_check_mpi.sh MPIEXEC path/to/mtneuro   (run from the repository root)
-set -u
+source "$(dirname "$0")/../lib.sh"
 mpiexec=$1
 bin=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
 "$mpiexec" -n 2 "$bin" check jobs/quickstart.json >"$tmp/out" 2>"$tmp/err"
 rc=$?
@@ -25,5 +21,4 @@ rc=$?
 "$mpiexec" -n 2 "$bin" --version >"$tmp/out" 2>&1
 [ "$(grep -c '^mtneuro ' "$tmp/out")" -eq 1 ] || fail "--version not printed exactly once"
 
-if [ "$fails" -ne 0 ]; then exit 1; fi
-echo "mpi check: all passed"
+finish "mpi check"

@@ -69,6 +69,15 @@ def layer_case(name):
     return register
 
 
+def infer_case(name):
+    """Registers fn(gen) -> (model, attrs, x) as the inference fixture `name`."""
+    def register(fn):
+        assert name not in CASES, name
+        CASES[name] = ("infer", fn)
+        return fn
+    return register
+
+
 def model_case(name):
     """Registers fn(gen) -> FormulaFixture as the whole-model fixture `name`."""
     def register(fn):
@@ -667,6 +676,50 @@ MLP = dict(model="mlp", in_channels=1, classes=16, mlp_in=32, mlp_hidden=64, mlp
 formula_case("model_mlp_sgd", lambda: torch_models.MLP3(32, 64, 16), MLP, "sgd", SGD, (8, 32), 16, (8,))
 
 
+# --------------------------------------------------------------- inference ---
+
+def write_infer_fixture(path, case, seed, fx):
+    """A PyTorch model (its own initialisation, BN running statistics moved by three
+    training-mode passes) exported with state_dict_h5.to_h5 to <case>.ckpt.h5, and
+    <case>.h5 holding /x and PyTorch's eval-mode output /y (mtneuro infer's layout)."""
+    import state_dict_h5
+    model, attrs, x, warm = fx
+    model.train()
+    with torch.no_grad():
+        for w in warm:
+            model(w)
+    model.eval()
+    with torch.no_grad():
+        y = model(x)
+    ckpt = path[:-len(".h5.tmp")] + ".ckpt.h5"  # path is <case>.h5.tmp
+    state_dict_h5.to_h5(model.state_dict(), ckpt, model=attrs["model"], in_channels=attrs["in_channels"],
+                        classes=attrs["classes"],
+                        extra={k: np.int64(v) for k, v in attrs.items() if k in ("n_blocks", "start_filters")})
+    with create_ordered_h5(path) as f:
+        set_attrs(f, dict(format=FORMAT, format_version=FORMAT_VERSION, kind="infer", case=case,
+                          torch_version=torch.__version__, seed=seed, checkpoint=os.path.basename(ckpt), **attrs))
+        write_dataset(f, "x", x)
+        write_dataset(f, "y", y)
+
+
+@infer_case("infer_unet2d")
+def infer_unet2d(gen):
+    torch.manual_seed(seed_of("infer_unet2d"))
+    model = torch_models.UNet(2, 1, 3, 4, 4)
+    warm = [torch.rand(2, 1, 32, 48, generator=gen) for _ in range(3)]
+    attrs = dict(model="unet2d", in_channels=1, classes=3, n_blocks=4, start_filters=4)
+    return model, attrs, torch.rand(3, 1, 32, 48, generator=gen), warm
+
+
+@infer_case("infer_unet3d")
+def infer_unet3d(gen):
+    torch.manual_seed(seed_of("infer_unet3d"))
+    model = torch_models.UNet(3, 1, 4, 4, 2)
+    warm = [torch.rand(2, 1, 8, 16, 8, generator=gen) for _ in range(3)]
+    attrs = dict(model="unet3d", in_channels=1, classes=4, n_blocks=4, start_filters=2)
+    return model, attrs, torch.rand(3, 1, 8, 16, 8, generator=gen), warm
+
+
 # -------------------------------------------------------------------- main ---
 
 def generate(name, out_dir):
@@ -680,6 +733,9 @@ def generate(name, out_dir):
         fx = fn(gen)
         write_layer_fixture(tmp, name, seed, fx)
         note = "f32-vs-f64 rel err %.1e" % fx.err64 if hasattr(fx, "err64") else ""
+    elif kind == "infer":
+        write_infer_fixture(tmp, name, seed, fn(gen))
+        note = "with %s.ckpt.h5" % name
     else:
         losses = write_formula_fixture(tmp, name, seed, fn(gen))
         note = "losses " + " ".join("%.4f" % v for v in losses)
@@ -707,7 +763,7 @@ def main():
         sys.exit("unknown case(s): %s (see --list)" % ", ".join(unknown))
     if not args.only:  # a full run leaves no stale fixture behind
         for f in os.listdir(args.out):
-            if f.endswith(".h5") and f[:-3] not in CASES:
+            if f.endswith(".h5") and f.split(".")[0] not in CASES:
                 os.remove(os.path.join(args.out, f))
     total = 0
     for name in names:

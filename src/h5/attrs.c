@@ -1,5 +1,6 @@
-/* h5_util.c — root attributes of staged files and volumes (see h5_util.h). */
-#include "h5_util.h"
+/* attrs.c — string and integer attributes, and quieting HDF5's own error printing
+ * (see mtn/h5.h). */
+#include "mtn/h5.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +57,7 @@ int mtn_h5_read_str(hid_t obj, const char *name, char **out) {
         size_t n = H5Tget_size(ft);
         char *buf = calloc(n + 1, 1);
         hid_t mt = H5Tcopy(H5T_C_S1);
-        H5Tset_size(mt, n);
+        H5Tset_size(mt, n + 1); /* room for the NUL a NULLPAD / SPACEPAD string (h5py's) lacks */
         if (!buf || H5Aread(a, mt, buf) < 0) {
             free(buf);
             rc = mtn_error_set(MTN_EIO, "cannot read HDF5 attribute %s", name);

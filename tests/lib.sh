@@ -1,0 +1,27 @@
+# lib.sh — what the shell tests share (source it first): a scratch folder $tmp and
+# background processes $pids cleaned up on exit, fail / expect / contains, and the
+# closing tally. Scripts run from the repository root.
+set -u
+fails=0
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+# expect CODE CMD... : runs CMD with stdout in $tmp/out and stderr in $tmp/err
+expect() {
+  local want=$1; shift
+  "$@" >"$tmp/out" 2>"$tmp/err"
+  local got=$?
+  [ "$got" -eq "$want" ] || fail "exit $got (wanted $want): $*; stderr: $(head -c 400 "$tmp/err")"
+}
+contains() { grep -qF -- "$2" "$1" || fail "$1 lacks \"$2\": $(head -c 400 "$1")"; }
+# finish NAME: the tally and the exit status
+finish() {
+  if [ "$fails" -ne 0 ]; then echo "$1: $fails failure(s)"; exit 1; fi
+  echo "$1: all passed"
+}
