@@ -60,31 +60,26 @@ FORMAT_VERSION = 1
 CASES = {}  # name -> (kind, function)
 
 
+def case(kind, name):
+    """Registers fn(gen) as fixture `name` of `kind`: "layer" (fn returns a Fixture),
+    "model" (a FormulaFixture) or "infer" (model, attrs, x, warm-up batches)."""
+    def register(fn):
+        assert name not in CASES, name
+        CASES[name] = (kind, fn)
+        return fn
+    return register
+
+
 def layer_case(name):
-    """Registers fn(gen) -> Fixture as the layer fixture `name`."""
-    def register(fn):
-        assert name not in CASES, name
-        CASES[name] = ("layer", fn)
-        return fn
-    return register
-
-
-def infer_case(name):
-    """Registers fn(gen) -> (model, attrs, x) as the inference fixture `name`."""
-    def register(fn):
-        assert name not in CASES, name
-        CASES[name] = ("infer", fn)
-        return fn
-    return register
+    return case("layer", name)
 
 
 def model_case(name):
-    """Registers fn(gen) -> FormulaFixture as the whole-model fixture `name`."""
-    def register(fn):
-        assert name not in CASES, name
-        CASES[name] = ("model", fn)
-        return fn
-    return register
+    return case("model", name)
+
+
+def infer_case(name):
+    return case("infer", name)
 
 
 # ------------------------------------------------------------------ helpers ---
