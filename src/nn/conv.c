@@ -8,11 +8,13 @@
  * a convolution of dout with the flipped, transposed kernel (so it takes the same
  * efficient GEMM shape and needs no scatter-add); for other strides, dcol = W^T dout
  * per whole sample followed by col2im, items being samples (no two touch the same
- * input voxel). */
+ * input voxel). 3x3 stride-1 convolutions go by Winograd instead (winograd.c):
+ * forward, input gradient, and weight gradient unless the weights dominate. */
 #include <cblas.h>
 #include <string.h>
 
 #include "mtn/nn.h"
+#include "winograd.h"
 
 mtn_dims mtn_conv_out_dims(const mtn_conv *cv, mtn_dims in) {
     mtn_dims o = in;
@@ -234,6 +236,12 @@ static size_t item_floats(const geom *g, const plan *pl) { return (size_t)(g->kk
 static bool unit_stride(const geom *g) { return g->s[0] == 1 && g->s[1] == 1 && g->s[2] == 1; }
 
 /* The stride-1 input gradient as a convolution: dout through W' (cin outputs). */
+static mtn_conv flipped_conv(const mtn_conv *cv) {
+    mtn_conv f = {cv->cout, cv->cin, {cv->k[0], cv->k[1], cv->k[2]}, {1, 1, 1},
+                  {cv->k[0] - 1 - cv->pad[0], cv->k[1] - 1 - cv->pad[1], cv->k[2] - 1 - cv->pad[2]}};
+    return f;
+}
+
 static geom flipped_geom(const geom *g, int n) {
     mtn_conv f = {g->cout, g->cin, {g->k[0], g->k[1], g->k[2]}, {1, 1, 1},
                   {g->k[0] - 1 - g->p[0], g->k[1] - 1 - g->p[1], g->k[2] - 1 - g->p[2]}};
@@ -275,7 +283,15 @@ mtn_needs mtn_conv_needs(const mtn_conv *cv, mtn_dims in, int micro) {
         size_t cols = (size_t)mi * (size_t)g.P, shared = (size_t)(g.kk + g.cout) * cols + nw;
         if (shared > n.shared) n.shared = shared;
     }
-    if (!col2im_input(&g, in.n, micro)) {
+    mtn_conv flipped = flipped_conv(cv);
+    mtn_dims od = mtn_conv_out_dims(cv, in);
+    if (nn_winograd_fits(cv, in)) {
+        n = mtn_needs_max(n, nn_winograd_needs(cv, in));
+        if (!coop_weights(&g, in.n, micro)) n = mtn_needs_max(n, nn_winograd_weight_needs(cv, in, micro));
+    }
+    if (unit_stride(&g) && nn_winograd_fits(&flipped, od)) {
+        n = mtn_needs_max(n, nn_winograd_needs(&flipped, od));
+    } else if (!col2im_input(&g, in.n, micro)) {
         geom gf = flipped_geom(&g, in.n);
         plan pl = make_plan(in.n, micro, gf.P, FORWARD_COLUMNS);
         size_t f = item_floats(&gf, &pl);
@@ -334,6 +350,10 @@ static void forward(mtn_exec *ex, float *out, const float *in, const float *w, c
 
 void mtn_conv_forward(mtn_exec *ex, float *out, const float *in, const float *w, const float *bias,
                       const mtn_conv *cv, mtn_dims in_dims, int micro) {
+    if (nn_winograd_fits(cv, in_dims)) {
+        nn_winograd_forward(ex, out, in, w, bias, cv, in_dims, false, false);
+        return;
+    }
     geom g = make_geom(cv, in_dims);
     forward(ex, out, in, w, bias, &g, in_dims.n, micro, false);
 }
@@ -517,6 +537,8 @@ void mtn_conv_backward(mtn_exec *ex, float *din, float *dw, float *dbias, const 
             for (size_t i = 0; i < nw; i++) dw[i] += shared[i];
             for (int co = 0; co < g.cout; co++) dbias[co] += shared[nw + (size_t)co];
         }
+    } else if (nn_winograd_fits(cv, in_dims)) {
+        nn_winograd_weight_grad(ex, dw, dbias, dout, in, cv, in_dims, micro);
     } else {
         dw_ctx c = {dout, in, g, make_plan(n, micro, g.P, WEIGHT_COLUMNS), ex, dbias != NULL};
         memset(shared, 0, sizeof(float) * count);
@@ -526,7 +548,11 @@ void mtn_conv_backward(mtn_exec *ex, float *din, float *dw, float *dbias, const 
             for (int co = 0; co < g.cout; co++) dbias[co] += shared[nw + (size_t)co];
     }
     if (!din) return;
-    if (!col2im_input(&g, n, micro)) {
+    mtn_conv f = flipped_conv(cv);
+    mtn_dims od = mtn_conv_out_dims(cv, in_dims);
+    if (unit_stride(&g) && nn_winograd_fits(&f, od)) {
+        nn_winograd_forward(ex, din, dout, w, NULL, &f, od, true, true);
+    } else if (!col2im_input(&g, n, micro)) {
         /* din += conv(dout, W'), W'[ci][co][flipped kernel], padding k - 1 - p */
         int kvol = g.k[0] * g.k[1] * g.k[2];
         float *wt = shared;

@@ -1,0 +1,34 @@
+/* winograd.h — internal to nn: stride-1 3x3 / 3x3x3 convolutions (padding 1) by
+ * Winograd's F(2, 3), which conv.c takes for its forward pass and for the input
+ * gradient of such convolutions (see winograd.c). */
+#ifndef MTN_NN_WINOGRAD_H
+#define MTN_NN_WINOGRAD_H
+
+#include <stdbool.h>
+
+#include "mtn/nn.h"
+
+/* Fewer channels than this and the GEMMs are too thin to gain (measured on 2 cores:
+ * 2D 32 channels at 256 x 256 lose, 75 against im2col's 99 GFLOP/s; 3D 32 channels at
+ * 8 x 128 x 128 win, 129 against 84). */
+enum { WINOGRAD_MIN_CHANNELS_2D = 64, WINOGRAD_MIN_CHANNELS_3D = 16 };
+
+/* Whether cv applied to `in` takes this road: kernel 3 x 3 (and 1 or 3 deep), stride
+ * 1, padding 1 (0 for a depth of 1), enough channels, a depth of 2 or more for 3 x 3 x 3
+ * (a depth of 1 wastes half of every tile: 35 against 60 GFLOP/s). */
+bool nn_winograd_fits(const mtn_conv *cv, mtn_dims in);
+/* Scratch: per thread the item's transformed tiles, shared the transformed kernel. */
+mtn_needs nn_winograd_needs(const mtn_conv *cv, mtn_dims in);
+/* out (N, cout, spatial) = (or += when accumulate) conv(in, w) + bias. With flip, w is
+ * the kernel of the convolution cv differentiates, laid out (cv->cout, cv->cin, k)
+ * the other way round (cin_orig = cv->cout), used transposed and flipped. */
+void nn_winograd_forward(mtn_exec *ex, float *out, const float *in, const float *w, const float *bias,
+                         const mtn_conv *cv, mtn_dims in_dims, bool flip, bool accumulate);
+
+/* dw (and dbias, may be NULL) += the weight gradient, reduced over micro-batches
+ * and tile blocks in mtn_exec_reduce's fixed tree. */
+void nn_winograd_weight_grad(mtn_exec *ex, float *dw, float *dbias, const float *dout, const float *in,
+                             const mtn_conv *cv, mtn_dims in_dims, int micro);
+mtn_needs nn_winograd_weight_needs(const mtn_conv *cv, mtn_dims in, int micro);
+
+#endif
