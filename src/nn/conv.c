@@ -286,11 +286,11 @@ mtn_needs mtn_conv_needs(const mtn_conv *cv, mtn_dims in, int micro) {
     mtn_conv flipped = flipped_conv(cv);
     mtn_dims od = mtn_conv_out_dims(cv, in);
     if (nn_winograd_fits(cv, in)) {
-        n = mtn_needs_max(n, nn_winograd_needs(cv, in));
+        n = mtn_needs_max(n, nn_winograd_needs(cv, in, micro));
         if (!coop_weights(&g, in.n, micro)) n = mtn_needs_max(n, nn_winograd_weight_needs(cv, in, micro));
     }
     if (unit_stride(&g) && nn_winograd_fits(&flipped, od)) {
-        n = mtn_needs_max(n, nn_winograd_needs(&flipped, od));
+        n = mtn_needs_max(n, nn_winograd_needs(&flipped, od, micro));
     } else if (!col2im_input(&g, in.n, micro)) {
         geom gf = flipped_geom(&g, in.n);
         plan pl = make_plan(in.n, micro, gf.P, FORWARD_COLUMNS);
@@ -351,7 +351,7 @@ static void forward(mtn_exec *ex, float *out, const float *in, const float *w, c
 void mtn_conv_forward(mtn_exec *ex, float *out, const float *in, const float *w, const float *bias,
                       const mtn_conv *cv, mtn_dims in_dims, int micro) {
     if (nn_winograd_fits(cv, in_dims)) {
-        nn_winograd_forward(ex, out, in, w, bias, cv, in_dims, false, false);
+        nn_winograd_forward(ex, out, in, w, bias, cv, in_dims, micro, false, false);
         return;
     }
     geom g = make_geom(cv, in_dims);
@@ -551,7 +551,7 @@ void mtn_conv_backward(mtn_exec *ex, float *din, float *dw, float *dbias, const 
     mtn_conv f = flipped_conv(cv);
     mtn_dims od = mtn_conv_out_dims(cv, in_dims);
     if (unit_stride(&g) && nn_winograd_fits(&f, od)) {
-        nn_winograd_forward(ex, din, dout, w, NULL, &f, od, true, true);
+        nn_winograd_forward(ex, din, dout, w, NULL, &f, od, micro, true, true);
     } else if (!col2im_input(&g, n, micro)) {
         /* din += conv(dout, W'), W'[ci][co][flipped kernel], padding k - 1 - p */
         int kvol = g.k[0] * g.k[1] * g.k[2];

@@ -64,9 +64,29 @@ static wgeom make_wgeom(const mtn_conv *cv, mtn_dims in) {
     return g;
 }
 
-mtn_needs nn_winograd_needs(const mtn_conv *cv, mtn_dims in) {
+/* The items (or leaves) of one call: each micro-batch's tiles cut into `chunks`
+ * pieces, a power of two, about `block` tiles each. An item never straddles two
+ * micro-batches, so a sample's outputs depend on its micro-batch only (not on the
+ * batch or the thread count). */
+typedef struct {
+    int micro, chunks;
+    int64_t per_micro, width; /* tiles per micro-batch, per leaf (the last may be shorter) */
+} tile_plan;
+
+static tile_plan make_tile_plan(const wgeom *g, int n, int micro) {
+    tile_plan pl;
+    pl.micro = nn_micro(n, micro);
+    pl.per_micro = (int64_t)pl.micro * g->tiles;
+    pl.chunks = 1;
+    while ((int64_t)pl.chunks * 2 * g->block <= pl.per_micro && pl.chunks < 256) pl.chunks *= 2;
+    pl.width = (pl.per_micro + pl.chunks - 1) / pl.chunks;
+    return pl;
+}
+
+mtn_needs nn_winograd_needs(const mtn_conv *cv, mtn_dims in, int micro) {
     wgeom g = make_wgeom(cv, in);
-    mtn_needs n = {(size_t)g.points * (size_t)(g.cin + g.cout) * (size_t)g.block, 0,
+    tile_plan pl = make_tile_plan(&g, in.n, micro);
+    mtn_needs n = {(size_t)g.points * (size_t)(g.cin + g.cout) * (size_t)pl.width, 0,
                    (size_t)g.points * (size_t)g.cin * (size_t)g.cout};
     return n;
 }
@@ -142,7 +162,7 @@ typedef struct {
     float *out;
     const float *in, *u, *bias;
     const wgeom *g;
-    int64_t total;   /* tiles of the whole batch */
+    tile_plan pl;
     mtn_exec *ex;
     bool accumulate;
 } tile_ctx;
@@ -282,7 +302,9 @@ static void output_transform(float *plane, const float *m, int64_t ldm, const wg
 static void tile_item(void *p, int item, int thread) {
     const tile_ctx *c = p;
     const wgeom *g = c->g;
-    int64_t t0 = (int64_t)item * g->block, nt = nn_min64(g->block, c->total - t0);
+    int mb = item / c->pl.chunks, k = item % c->pl.chunks;
+    int64_t t0 = (int64_t)mb * c->pl.per_micro + (int64_t)k * c->pl.width;
+    int64_t nt = nn_min64(c->pl.width, c->pl.per_micro - (int64_t)k * c->pl.width);
     int64_t plane = (int64_t)g->d * g->h * g->w;
     float *v = mtn_exec_scratch(c->ex, thread), *m = v + (int64_t)g->points * g->cin * nt;
     for (int64_t t = 0; t < nt;) { /* V[q][i][t] */
@@ -309,22 +331,6 @@ static void tile_item(void *p, int item, int thread) {
  * dM = A dy A^T is the adjoint of the output transform. Leaves are fixed blocks of
  * one micro-batch's tiles (a power of two of them per micro-batch), each writing its
  * dU (points x cout x cin) and bias sums, combined by mtn_exec_reduce's tree. */
-
-/* the leaves of one call: each micro-batch's tiles cut into `chunks` pieces */
-typedef struct {
-    int micro, chunks;
-    int64_t per_micro, width; /* tiles per micro-batch, per leaf (the last may be shorter) */
-} dw_plan;
-
-static dw_plan make_dw_plan(const wgeom *g, int n, int micro) {
-    dw_plan pl;
-    pl.micro = nn_micro(n, micro);
-    pl.per_micro = (int64_t)pl.micro * g->tiles;
-    pl.chunks = 1;
-    while ((int64_t)pl.chunks * 2 * g->block <= pl.per_micro && pl.chunks < 256) pl.chunks *= 2;
-    pl.width = (pl.per_micro + pl.chunks - 1) / pl.chunks;
-    return pl;
-}
 
 static size_t dw_count(const wgeom *g) { return (size_t)g->points * (size_t)g->cout * (size_t)g->cin + (size_t)g->cout; }
 
@@ -383,7 +389,7 @@ static double dy_transform(float *dm, int64_t ldm, const float *plane, const wge
 typedef struct {
     const float *dout, *in;
     const wgeom *g;
-    dw_plan pl;
+    tile_plan pl;
     mtn_exec *ex;
 } dw_ctx;
 
@@ -454,7 +460,7 @@ static void back_item(void *p, int item, int thread) {
 void nn_winograd_weight_grad(mtn_exec *ex, float *dw, float *dbias, const float *dout, const float *in,
                              const mtn_conv *cv, mtn_dims in_dims, int micro) {
     wgeom g = make_wgeom(cv, in_dims);
-    dw_ctx c = {dout, in, &g, make_dw_plan(&g, in_dims.n, micro), ex};
+    dw_ctx c = {dout, in, &g, make_tile_plan(&g, in_dims.n, micro), ex};
     size_t count = dw_count(&g);
     float *acc = mtn_exec_shared(ex, count);
     memset(acc, 0, sizeof(float) * count);
@@ -467,7 +473,7 @@ void nn_winograd_weight_grad(mtn_exec *ex, float *dw, float *dbias, const float 
 
 mtn_needs nn_winograd_weight_needs(const mtn_conv *cv, mtn_dims in, int micro) {
     wgeom g = make_wgeom(cv, in);
-    dw_plan pl = make_dw_plan(&g, in.n, micro);
+    tile_plan pl = make_tile_plan(&g, in.n, micro);
     size_t count = dw_count(&g);
     /* V and dM for `width` tiles, then the bias sums in double */
     mtn_needs n = {(size_t)g.points * (size_t)(g.cin + g.cout) * (size_t)pl.width + 2 * (size_t)g.cout, count, count};
@@ -475,11 +481,11 @@ mtn_needs nn_winograd_weight_needs(const mtn_conv *cv, mtn_dims in, int micro) {
 }
 
 void nn_winograd_forward(mtn_exec *ex, float *out, const float *in, const float *w, const float *bias,
-                         const mtn_conv *cv, mtn_dims in_dims, bool flip, bool accumulate) {
+                         const mtn_conv *cv, mtn_dims in_dims, int micro, bool flip, bool accumulate) {
     wgeom g = make_wgeom(cv, in_dims);
     float *u = mtn_exec_shared(ex, (size_t)g.points * (size_t)g.cin * (size_t)g.cout);
     kernel_ctx k = {u, w, &g, flip};
     mtn_exec_for(ex, (g.cout + KERNEL_ROWS - 1) / KERNEL_ROWS, kernel_item, &k);
-    tile_ctx c = {out, in, u, bias, &g, (int64_t)in_dims.n * g.tiles, ex, accumulate};
-    mtn_exec_for(ex, (int)((c.total + g.block - 1) / g.block), tile_item, &c);
+    tile_ctx c = {out, in, u, bias, &g, make_tile_plan(&g, in_dims.n, micro), ex, accumulate};
+    mtn_exec_for(ex, in_dims.n / c.pl.micro * c.pl.chunks, tile_item, &c);
 }

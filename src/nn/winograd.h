@@ -18,12 +18,13 @@ enum { WINOGRAD_MIN_CHANNELS_2D = 64, WINOGRAD_MIN_CHANNELS_3D = 16 };
  * (a depth of 1 wastes half of every tile: 35 against 60 GFLOP/s). */
 bool nn_winograd_fits(const mtn_conv *cv, mtn_dims in);
 /* Scratch: per thread the item's transformed tiles, shared the transformed kernel. */
-mtn_needs nn_winograd_needs(const mtn_conv *cv, mtn_dims in);
-/* out (N, cout, spatial) = (or += when accumulate) conv(in, w) + bias. With flip, w is
- * the kernel of the convolution cv differentiates, laid out (cv->cout, cv->cin, k)
- * the other way round (cin_orig = cv->cout), used transposed and flipped. */
+mtn_needs nn_winograd_needs(const mtn_conv *cv, mtn_dims in, int micro);
+/* out (N, cout, spatial) = (or += when accumulate) conv(in, w) + bias, in items of
+ * one micro-batch's tiles. With flip, w is the kernel of the convolution cv
+ * differentiates, laid out (cv->cout, cv->cin, k) the other way round (cin_orig =
+ * cv->cout), used transposed and flipped. */
 void nn_winograd_forward(mtn_exec *ex, float *out, const float *in, const float *w, const float *bias,
-                         const mtn_conv *cv, mtn_dims in_dims, bool flip, bool accumulate);
+                         const mtn_conv *cv, mtn_dims in_dims, int micro, bool flip, bool accumulate);
 
 /* dw (and dbias, may be NULL) += the weight gradient, reduced over micro-batches
  * and tile blocks in mtn_exec_reduce's fixed tree. */

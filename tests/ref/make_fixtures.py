@@ -37,8 +37,9 @@ Model fixture (root attribute kind = "model_formula"; see write_formula_fixture)
     training for /eval/x (/eval/logits), and for every state_dict key a summary (sum,
     sum of squares, max |x|, 16 entries) of step 0's gradient (/grads0/KEY) and of
     the final value (/final/KEY). The same run in float64 is stored beside it
-    (steps/loss_f64, steps/logits0_f64, eval/logits_f64, grads0_f64, final_f64): the
-    C test measures both its own and PyTorch float32's distance to it.
+    (steps/loss_f64, steps/logits0_f64, eval/logits_f64, grads0_f64, final_f64), and
+    so are perturbed_runs float32 runs from weights nudged by one ulp (suffixes _p1,
+    _p2, ...): the C test measures its own and these runs' distances to float64.
 """
 import argparse
 import copy
@@ -621,11 +622,29 @@ def train_formula(ff, model, dtype):
     return out
 
 
+PERTURBED_RUNS = 3
+
+
+def nudged(model, seed):
+    """A copy of model with every weight moved by at most one ulp (down, not, or up, at
+    random): another float32 implementation's rounding, as far as training can tell."""
+    m = copy.deepcopy(model)
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in m.parameters():
+            direction = (torch.randint(0, 3, p.shape, generator=gen) - 1).to(p.dtype)
+            p.copy_(torch.nextafter(p, p + direction * torch.finfo(p.dtype).max))
+    return m
+
+
 def write_formula_fixture(path, case, seed, ff):
-    """The float32 run is the reference; the same run in float64 (groups *_f64) measures
-    how far float32 rounding alone moves each value, which sets the C test's tolerance."""
+    """The float32 run is the reference; the same run in float64 (groups *_f64) stands
+    for exact arithmetic, and PERTURBED_RUNS float32 runs from weights nudged by an ulp
+    (groups *_p1, *_p2, ...) show how far rounding alone carries each value on this
+    model and data: the C test allows itself a multiple of the largest such distance."""
     formula_weights(ff.model, seed)
     run64 = train_formula(ff, copy.deepcopy(ff.model), torch.float64)
+    perturbed = [train_formula(ff, nudged(ff.model, k), torch.float32) for k in range(1, PERTURBED_RUNS + 1)]
     run32 = train_formula(ff, ff.model, torch.float32)
     with create_ordered_h5(path) as f:
         attrs = dict(format=FORMAT, format_version=FORMAT_VERSION, kind="model_formula", case=case,
@@ -639,7 +658,9 @@ def write_formula_fixture(path, case, seed, ff):
         write_dataset(steps, "target", torch.stack(ff.targets))
         ev = f.create_group("eval")
         write_dataset(ev, "x", ff.eval_x)
-        for suffix, run in (("", run32), ("_f64", run64)):
+        runs = [("", run32), ("_f64", run64)] + [("_p%d" % (k + 1), r) for k, r in enumerate(perturbed)]
+        f.attrs["perturbed_runs"] = np.int64(PERTURBED_RUNS)
+        for suffix, run in runs:
             write_dataset(steps, "loss" + suffix, np.asarray(run["losses"], dtype=np.float64))
             write_dataset(steps, "logits0" + suffix, run["logits0"])
             write_dataset(ev, "logits" + suffix, run["eval"])

@@ -5,7 +5,7 @@
  *  - loading names the missing tensor, the wrong shape, the tensor the model lacks
  *    (allowed with allow_extra: a full ResNet-18 into an encoder);
  *  - mtn_infer: logits equal the model's eval forward, --embedding equals the encoder's
- *    (both bit for bit), for ResNet-18 and the MLP. */
+ *    (both bit for bit, micro-batches of one sample), for ResNet-18 and the MLP. */
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,14 +165,22 @@ static void test_infer_matches_forward(void) {
         CU_ASSERT_EQUAL_FATAL(mtn_checkpoint_save(ck, r.m), 0);
         int64_t dims[4] = {3, s->arch == MTN_ARCH_MLP ? s->mlp_in : 1, s->height, s->width}, n;
         int rank = s->arch == MTN_ARCH_MLP ? 2 : 4;
-        const float *want = mtn_model_forward(r.m, r.x, 3, false, 0, 0);
+        /* infer runs micro-batches of one sample (so --batch changes no bit): the
+         * reference is the same model with micro-batches of one */
+        mtn_model_spec one = *s;
+        one.micro = 1;
+        mtn_model *ref = reload(ck, &one, r.ex, false);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(ref);
+        const float *want = mtn_model_forward(ref, r.x, 3, false, 0, 0);
         float *y = infer(ck, r.x, rank, dims, false, 2, &n);
-        CU_ASSERT_EQUAL(n, mtn_dims_numel(mtn_model_out_dims(r.m)));
+        CU_ASSERT_EQUAL(n, mtn_dims_numel(mtn_model_out_dims(ref)));
         CU_ASSERT(y && memcmp(y, want, sizeof(float) * (size_t)n) == 0);
         free(y);
+        mtn_model_free(ref);
         if (s->arch == MTN_ARCH_RESNET18) { /* the encoder of the same checkpoint */
             mtn_model_spec es = *s;
             es.head = false;
+            es.micro = 1;
             mtn_model *enc = reload(ck, &es, r.ex, true);
             CU_ASSERT_PTR_NOT_NULL_FATAL(enc);
             mtn_model *strict = reload(ck, &es, r.ex, false); /* fc.* is extra */

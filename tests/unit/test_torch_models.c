@@ -52,34 +52,34 @@ static void formula_weights(mtn_model *m, uint64_t seed) {
     }
 }
 
-/* The judgement. Every compared value has three versions: ours, PyTorch's float32 (the
- * fixture's main groups) and PyTorch's float64 (the *_f64 groups), which stands for
- * exact arithmetic. Both float32 errors against float64 are normalised by the value's
- * scale.
+/* The judgement. Every compared value has several versions: ours; PyTorch's float32
+ * run (the fixture's main groups); PyTorch float32 runs from weights nudged by one ulp
+ * (groups _p1, _p2, ...: what another float32 implementation's rounding does to this
+ * model and data); and PyTorch's float64 run (_f64), which stands for exact
+ * arithmetic. Errors are distances to float64, normalised by the value's scale;
+ * "PyTorch's error" is the largest over its float32 runs.
  *
  * The forward pass is continuous in every rounding error, so step 0's logits and loss
  * are held to err_ours <= max(MARGIN err_torch, FLOOR) one by one (measured: ours
- * 2e-6 to 6e-5, PyTorch float32 3e-6 to 9e-6). Gradients are not continuous: a ReLU
- * whose input lies within rounding of zero takes either side. Measured in
- * model_unet2d_sgd: one input of up_blocks.2.conv2 is -1.8e-6 in float64, -6.5e-7 in
- * PyTorch float32 and +1.9e-6 here (our activations differ from float64 as PyTorch
- * float32's do: median 3.5e-6 against 3.9e-6), and that single element moves the
- * gradients above it by up to 4 % of their scale. In ResNet-18 (BN -> ReLU) a flip in
- * layer1.0.bn2 moves that gradient by 1.6 %. Which side each implementation lands on
- * is luck, and training compounds it (a loss 1e-4 off after one SGD step, 3e-3 after
- * two). So the gradients and everything after step 0 are judged as a population:
- * the median error over a stage's tensors must stay within MARGIN times PyTorch
- * float32's median or the stage's population floor (a systematic error moves the median; flips
- * move a few tensors), and no single tensor may pass max(the stage's ceiling, MARGIN
- * times PyTorch float32's own error there) (a wrong wire, order or formula moves a
- * tensor by O(1)). The layers themselves are held to 1e-5-level tolerances in
- * test_torch_layers; this test is about the wiring of whole models. */
+ * 2e-6 to 6e-5, PyTorch 3e-6 to 1.4e-5). Gradients are not continuous: a ReLU whose
+ * input lies within rounding of zero takes either side. Measured in model_unet2d_sgd:
+ * one input of up_blocks.2.conv2 is -1.8e-6 in float64, -6.5e-7 in PyTorch float32 and
+ * +1.9e-6 here, and that one element moves the gradients above it by up to 4 % of
+ * their scale; the nudged PyTorch runs show the same (median gradient error 2.8e-3,
+ * ours 2.8e-3). Training compounds it (PyTorch float32's own loss is 10 % off float64
+ * after 4 SGD steps of ResNet-18 here). So gradients and everything after step 0 are
+ * judged per tensor against max(MARGIN err_torch, the stage's ceiling) — a wrong wire,
+ * order or formula moves a tensor by O(1) — and as a population: the median error
+ * over a stage's tensors within MARGIN times PyTorch's median or the stage's floor (a
+ * systematic error, however small, moves the median; flips move a few tensors). The
+ * layers themselves are held to 1e-5-level tolerances in test_torch_layers; this test
+ * is about the wiring of whole models. */
 #define MARGIN 4.0
 #define FLOOR 1e-4
 
 enum { FORWARD0, GRADS0, TRAINED, N_STAGES };
 static const char *const stage_names[] = {"step 0 logits and loss", "step 0 gradients", "after training"};
-static const double population_floor[] = {0, 1e-2, 2e-2};
+static const double population_floor[] = {0, 1e-3, 2e-3};
 static const double ceiling[] = {0, 0.1, 0.25};
 
 typedef struct {
@@ -143,11 +143,36 @@ static double error_of(const float *a, const float *ref, int64_t n, double scale
     return e;
 }
 
-/* Judges a whole tensor (logits), scaled by its float64 max |x|. */
-static void judge_tensor(tally *t, int stage, const char *what, const float *ours, const float *f32, const float *f64,
-                         int64_t n) {
-    double scale = fmax(max_abs(f64, n), 1e-30);
-    judge(t, stage, what, error_of(ours, f64, n, scale), error_of(f32, f64, n, scale));
+/* PyTorch's float32 runs in a fixture: the reference ("") and the perturbed ones
+ * ("_p1", ...; their count is the attribute perturbed_runs) */
+enum { MAX_RUNS = 8 };
+static int float32_runs(const fixture *fx, char suffix[MAX_RUNS][8]) {
+    int n = 1 + (int)fx_int(fx, "perturbed_runs", 0);
+    n = n > MAX_RUNS ? MAX_RUNS : n;
+    suffix[0][0] = '\0';
+    for (int k = 1; k < n; k++) snprintf(suffix[k], sizeof suffix[k], "_p%d", k);
+    return n;
+}
+
+/* Judges a whole tensor (logits) at fixture path `path` (float64 twin path_f64),
+ * scaled by its float64 max |x|; PyTorch's error is the largest of its float32 runs. */
+static void judge_tensor(tally *t, int stage, const fixture *fx, const char *what, const char *path,
+                         const float *ours, int64_t n) {
+    char runs[MAX_RUNS][8], p[160];
+    int nr = float32_runs(fx, runs);
+    snprintf(p, sizeof p, "%s_f64", path);
+    float *f64 = fx_f32(fx, p, NULL);
+    if (!f64) return;
+    double scale = fmax(max_abs(f64, n), 1e-30), torch = 0;
+    for (int k = 0; k < nr; k++) {
+        snprintf(p, sizeof p, "%s%s", path, runs[k]);
+        shape sh;
+        float *f32 = fx_f32(fx, p, &sh);
+        if (f32 && sh.count == n) torch = fmax(torch, error_of(f32, f64, n, scale));
+        free(f32);
+    }
+    judge(t, stage, what, error_of(ours, f64, n, scale), torch);
+    free(f64);
 }
 
 /* sum, sum of squares, max |x|, 16 entries at k * n / 16 — as make_fixtures.summary */
@@ -178,17 +203,21 @@ static double summary_error(const double a[19], const double d[19], int64_t n, d
  * judged against the model's gradients rather than against its own rounding noise. */
 static void judge_summary(tally *t, int stage, const fixture *fx, const char *group, const char *name,
                           const float *ours, int64_t n, double floor_scale) {
-    char p32[160], p64[160], what[192];
-    snprintf(p32, sizeof p32, "%s/%s", group, name);
-    snprintf(p64, sizeof p64, "%s_f64/%s", group, name);
+    char runs[MAX_RUNS][8], p[192], what[192];
+    int nr = float32_runs(fx, runs);
+    snprintf(p, sizeof p, "%s_f64/%s", group, name);
     snprintf(what, sizeof what, "%s %s", group, name);
-    double got[19], *f32 = fx_f64(fx, p32, NULL), *f64 = fx_f64(fx, p64, NULL);
-    if (f32 && f64) {
-        summarise(ours, n, got);
-        double scale = fmax(f64[2], floor_scale);
-        judge(t, stage, what, summary_error(got, f64, n, scale), summary_error(f32, f64, n, scale));
+    double got[19], *f64 = fx_f64(fx, p, NULL), torch = 0;
+    if (!f64) return;
+    double scale = fmax(f64[2], floor_scale);
+    for (int k = 0; k < nr; k++) {
+        snprintf(p, sizeof p, "%s%s/%s", group, runs[k], name);
+        double *f32 = fx_f64(fx, p, NULL);
+        if (f32) torch = fmax(torch, summary_error(f32, f64, n, scale));
+        free(f32);
     }
-    free(f32);
+    summarise(ours, n, got);
+    judge(t, stage, what, summary_error(got, f64, n, scale), torch);
     free(f64);
 }
 
@@ -269,7 +298,14 @@ static void run_fixture(const char *name, int threads, bool check, run_result *r
     mtn_adam adam = {fx_double(&fx, "lr", 0), bets[0], bets[1], fx_double(&fx, "eps", 1e-8),
                      fx_double(&fx, "weight_decay", 0)};
     tally *t = calloc(1, sizeof *t);
-    double *loss32 = fx_f64(&fx, "steps/loss", NULL), *loss64 = fx_f64(&fx, "steps/loss_f64", NULL);
+    char runs[MAX_RUNS][8];
+    int nr = float32_runs(&fx, runs);
+    double *loss64 = fx_f64(&fx, "steps/loss_f64", NULL), *loss32[MAX_RUNS];
+    for (int k = 0; k < nr; k++) {
+        char path[64];
+        snprintf(path, sizeof path, "steps/loss%s", runs[k]);
+        loss32[k] = fx_f64(&fx, path, NULL);
+    }
     for (int s = 0; s < steps; s++) {
         const float *logits = mtn_model_forward(m, x + s * per_step, n, true, 1, (uint64_t)s);
         double loss = mtn_xent_forward_backward(ex, dlogits, logits, target + s * per_target, n, spec.classes,
@@ -280,16 +316,12 @@ static void run_fixture(const char *name, int threads, bool check, run_result *r
         if (check) {
             char what[64];
             snprintf(what, sizeof what, "loss of step %d", s);
-            judge(t, s == 0 ? FORWARD0 : TRAINED, what, fabs(loss - loss64[s]) / fabs(loss64[s]),
-                  fabs(loss32[s] - loss64[s]) / fabs(loss64[s]));
+            double torch = 0;
+            for (int k = 0; k < nr; k++) torch = fmax(torch, fabs(loss32[k][s] - loss64[s]) / fabs(loss64[s]));
+            judge(t, s == 0 ? FORWARD0 : TRAINED, what, fabs(loss - loss64[s]) / fabs(loss64[s]), torch);
         }
         if (check && s == 0) {
-            shape ls;
-            float *l32 = fx_f32(&fx, "steps/logits0", &ls), *l64 = fx_f32(&fx, "steps/logits0_f64", NULL);
-            CU_ASSERT_FATAL(ls.count == n_logits);
-            judge_tensor(t, FORWARD0, "logits of step 0", logits, l32, l64, n_logits);
-            free(l32);
-            free(l64);
+            judge_tensor(t, FORWARD0, &fx, "logits of step 0", "steps/logits0", logits, n_logits);
             double floor_scale = group_floor_scale(&fx, m, "grads0", MTN_TENSOR_PARAM);
             for (int k = 0; k < mtn_model_n_tensors(m); k++) {
                 const mtn_tensor_info *ti = mtn_model_tensor(m, k);
@@ -313,16 +345,13 @@ static void run_fixture(const char *name, int threads, bool check, run_result *r
                 judge_summary(t, TRAINED, &fx, "final", ti->name, mtn_model_buffers(m) + ti->offset, ti->numel,
                               floor_buffers);
         }
-        float *ev_x = fx_f32(&fx, "eval/x", NULL), *e32 = fx_f32(&fx, "eval/logits", NULL),
-              *e64 = fx_f32(&fx, "eval/logits_f64", NULL);
-        judge_tensor(t, TRAINED, "eval logits after training", mtn_model_forward(m, ev_x, n, false, 0, 0), e32, e64,
-                     n_logits);
+        float *ev_x = fx_f32(&fx, "eval/x", NULL);
+        judge_tensor(t, TRAINED, &fx, "eval logits after training", "eval/logits",
+                     mtn_model_forward(m, ev_x, n, false, 0, 0), n_logits);
         judge_stages(t, name);
         free(ev_x);
-        free(e32);
-        free(e64);
     }
-    free(loss32);
+    for (int k = 0; k < nr; k++) free(loss32[k]);
     free(loss64);
     free(t);
     res->n_params = np;
