@@ -9,7 +9,8 @@
  * efficient GEMM shape and needs no scatter-add); for other strides, dcol = W^T dout
  * per whole sample followed by col2im, items being samples (no two touch the same
  * input voxel). 3x3 stride-1 convolutions go by Winograd instead (winograd.c):
- * forward, input gradient, and weight gradient unless the weights dominate. */
+ * forward, input gradient, and for 3x3x3 the weight gradient unless the weights
+ * dominate. */
 #include <cblas.h>
 #include <string.h>
 
@@ -287,7 +288,8 @@ mtn_needs mtn_conv_needs(const mtn_conv *cv, mtn_dims in, int micro) {
     mtn_dims od = mtn_conv_out_dims(cv, in);
     if (nn_winograd_fits(cv, in)) {
         n = mtn_needs_max(n, nn_winograd_needs(cv, in, micro));
-        if (!coop_weights(&g, in.n, micro)) n = mtn_needs_max(n, nn_winograd_weight_needs(cv, in, micro));
+        if (!coop_weights(&g, in.n, micro) && nn_winograd_weight_fits(cv, in))
+            n = mtn_needs_max(n, nn_winograd_weight_needs(cv, in, micro));
     }
     if (unit_stride(&g) && nn_winograd_fits(&flipped, od)) {
         n = mtn_needs_max(n, nn_winograd_needs(&flipped, od, micro));
@@ -537,7 +539,7 @@ void mtn_conv_backward(mtn_exec *ex, float *din, float *dw, float *dbias, const 
             for (size_t i = 0; i < nw; i++) dw[i] += shared[i];
             for (int co = 0; co < g.cout; co++) dbias[co] += shared[nw + (size_t)co];
         }
-    } else if (nn_winograd_fits(cv, in_dims)) {
+    } else if (nn_winograd_weight_fits(cv, in_dims)) {
         nn_winograd_weight_grad(ex, dw, dbias, dout, in, cv, in_dims, micro);
     } else {
         dw_ctx c = {dout, in, g, make_plan(n, micro, g.P, WEIGHT_COLUMNS), ex, dbias != NULL};

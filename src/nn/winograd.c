@@ -12,8 +12,8 @@
  * outputs, so the bits do not depend on the thread count. The kernel transform runs
  * once per call into the executor's shared scratch. The input gradient of a stride-1
  * convolution is itself one (conv.c), with the kernel transposed and flipped: `flip`
- * does that while transforming. The weight gradient is the adjoint: dU = dM V^T summed
- * over tiles (leaves of the fixed reduction tree), then dW = G^T dU G. */
+ * does that while transforming. For 3x3x3 the weight gradient too, as the adjoint:
+ * dU = dM V^T summed over tiles (leaves of the fixed reduction tree), dW = G^T dU G. */
 #include <cblas.h>
 #include <string.h>
 
@@ -38,10 +38,13 @@ typedef struct {
 bool nn_winograd_fits(const mtn_conv *cv, mtn_dims in) {
     bool depth3 = cv->k[0] == 3 && cv->pad[0] == 1, depth1 = cv->k[0] == 1 && cv->pad[0] == 0;
     int min_channels = depth3 ? WINOGRAD_MIN_CHANNELS_3D : WINOGRAD_MIN_CHANNELS_2D;
+    int min_plane = depth3 ? 2 : 12;
     return cv->stride[0] == 1 && cv->stride[1] == 1 && cv->stride[2] == 1 && cv->k[1] == 3 && cv->k[2] == 3 &&
            cv->pad[1] == 1 && cv->pad[2] == 1 && (depth3 ? in.d >= 2 : depth1) && cv->cin >= min_channels &&
-           cv->cout >= min_channels && in.h >= 2 && in.w >= 2;
+           cv->cout >= min_channels && in.h >= min_plane && in.w >= min_plane;
 }
+
+bool nn_winograd_weight_fits(const mtn_conv *cv, mtn_dims in) { return cv->k[0] == 3 && nn_winograd_fits(cv, in); }
 
 static wgeom make_wgeom(const mtn_conv *cv, mtn_dims in) {
     wgeom g;
@@ -73,19 +76,19 @@ typedef struct {
     int64_t per_micro, width; /* tiles per micro-batch, per leaf (the last may be shorter) */
 } tile_plan;
 
-static tile_plan make_tile_plan(const wgeom *g, int n, int micro) {
+static tile_plan make_tile_plan(const wgeom *g, int n, int micro, int64_t block) {
     tile_plan pl;
     pl.micro = nn_micro(n, micro);
     pl.per_micro = (int64_t)pl.micro * g->tiles;
     pl.chunks = 1;
-    while ((int64_t)pl.chunks * 2 * g->block <= pl.per_micro && pl.chunks < 256) pl.chunks *= 2;
+    while ((int64_t)pl.chunks * 2 * block <= pl.per_micro && pl.chunks < 256) pl.chunks *= 2;
     pl.width = (pl.per_micro + pl.chunks - 1) / pl.chunks;
     return pl;
 }
 
 mtn_needs nn_winograd_needs(const mtn_conv *cv, mtn_dims in, int micro) {
     wgeom g = make_wgeom(cv, in);
-    tile_plan pl = make_tile_plan(&g, in.n, micro);
+    tile_plan pl = make_tile_plan(&g, in.n, micro, g.block);
     mtn_needs n = {(size_t)g.points * (size_t)(g.cin + g.cout) * (size_t)pl.width, 0,
                    (size_t)g.points * (size_t)g.cin * (size_t)g.cout};
     return n;
@@ -228,9 +231,12 @@ static void input_transform(float *v, int64_t ldv, const float *plane, const wge
                 row = pad;
             } else if (xs >= 0 && xs + width <= g->w) {
                 row = plane + ((int64_t)iz * g->h + iy) * g->w + xs;
-            } else {
+            } else { /* zeros left of 0 and right of w, the row between */
                 const float *src = plane + ((int64_t)iz * g->h + iy) * g->w;
-                for (int x = 0; x < width; x++) pad[x] = xs + x >= 0 && xs + x < g->w ? src[xs + x] : 0.0f;
+                int lo = xs < 0 ? -xs : 0, hi = xs + width > g->w ? g->w - xs : width;
+                for (int x = 0; x < lo; x++) pad[x] = 0.0f;
+                memcpy(pad + lo, src + xs + lo, sizeof(float) * (size_t)(hi - lo));
+                for (int x = hi; x < width; x++) pad[x] = 0.0f;
                 row = pad;
             }
             for (int j = 0; j < n; j++) {
@@ -331,6 +337,15 @@ static void tile_item(void *p, int item, int thread) {
  * dM = A dy A^T is the adjoint of the output transform. Leaves are fixed blocks of
  * one micro-batch's tiles (a power of two of them per micro-batch), each writing its
  * dU (points x cout x cin) and bias sums, combined by mtn_exec_reduce's tree. */
+
+#ifndef WINOGRAD_DW_TILES
+#define WINOGRAD_DW_TILES 512
+#endif
+/* tiles per weight-gradient leaf: the GEMMs' inner dimension, so more than forward */
+static int64_t dw_block(const wgeom *g) {
+    (void)g;
+    return WINOGRAD_DW_TILES;
+}
 
 static size_t dw_count(const wgeom *g) { return (size_t)g->points * (size_t)g->cout * (size_t)g->cin + (size_t)g->cout; }
 
@@ -460,7 +475,7 @@ static void back_item(void *p, int item, int thread) {
 void nn_winograd_weight_grad(mtn_exec *ex, float *dw, float *dbias, const float *dout, const float *in,
                              const mtn_conv *cv, mtn_dims in_dims, int micro) {
     wgeom g = make_wgeom(cv, in_dims);
-    dw_ctx c = {dout, in, &g, make_tile_plan(&g, in_dims.n, micro), ex};
+    dw_ctx c = {dout, in, &g, make_tile_plan(&g, in_dims.n, micro, dw_block(&g)), ex};
     size_t count = dw_count(&g);
     float *acc = mtn_exec_shared(ex, count);
     memset(acc, 0, sizeof(float) * count);
@@ -473,7 +488,7 @@ void nn_winograd_weight_grad(mtn_exec *ex, float *dw, float *dbias, const float 
 
 mtn_needs nn_winograd_weight_needs(const mtn_conv *cv, mtn_dims in, int micro) {
     wgeom g = make_wgeom(cv, in);
-    tile_plan pl = make_tile_plan(&g, in.n, micro);
+    tile_plan pl = make_tile_plan(&g, in.n, micro, dw_block(&g));
     size_t count = dw_count(&g);
     /* V and dM for `width` tiles, then the bias sums in double */
     mtn_needs n = {(size_t)g.points * (size_t)(g.cin + g.cout) * (size_t)pl.width + 2 * (size_t)g.cout, count, count};
@@ -486,6 +501,6 @@ void nn_winograd_forward(mtn_exec *ex, float *out, const float *in, const float 
     float *u = mtn_exec_shared(ex, (size_t)g.points * (size_t)g.cin * (size_t)g.cout);
     kernel_ctx k = {u, w, &g, flip};
     mtn_exec_for(ex, (g.cout + KERNEL_ROWS - 1) / KERNEL_ROWS, kernel_item, &k);
-    tile_ctx c = {out, in, u, bias, &g, make_tile_plan(&g, in_dims.n, micro), ex, accumulate};
+    tile_ctx c = {out, in, u, bias, &g, make_tile_plan(&g, in_dims.n, micro, g.block), ex, accumulate};
     mtn_exec_for(ex, in_dims.n / c.pl.micro * c.pl.chunks, tile_item, &c);
 }

@@ -259,17 +259,19 @@ static void test_conv_gradients(void) {
     check_conv("conv3d 3x3x3 stride 1 pad 1", (mtn_conv){2, 3, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}}, in3, false);
     check_conv("conv3d 3x3x3 stride 2 pad 1 +bias", (mtn_conv){2, 3, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}}, in3, true);
     check_conv("conv3d 3x3x3 stride 2 pad 1", (mtn_conv){2, 3, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}}, in3, false);
-    /* the Winograd road (64 channels in 2D, 16 in 3D), forward and input gradient; odd sizes */
-    mtn_dims w2 = {2, 64, 1, 5, 7}, w3 = {1, 16, 3, 4, 5};
+    /* the Winograd road (2D: 64 channels, 12 x 12; 3D: 16 channels), forward and input
+     * gradient; odd sizes */
+    mtn_dims w2 = {1, 64, 1, 12, 13}, w3 = {1, 16, 3, 4, 5};
     CU_ASSERT(nn_winograd_fits(&(mtn_conv){64, 64, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}}, w2));
     CU_ASSERT(nn_winograd_fits(&(mtn_conv){16, 16, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}}, w3));
     CU_ASSERT(!nn_winograd_fits(&(mtn_conv){16, 16, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}}, (mtn_dims){1, 16, 1, 4, 5}));
     CU_ASSERT(!nn_winograd_fits(&(mtn_conv){64, 64, {1, 3, 3}, {1, 2, 2}, {0, 1, 1}}, w2));
+    CU_ASSERT(!nn_winograd_fits(&(mtn_conv){64, 64, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}}, (mtn_dims){1, 64, 1, 8, 8}));
+    CU_ASSERT(!nn_winograd_weight_fits(&(mtn_conv){64, 64, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}}, w2));
     check_conv("conv2d 3x3 Winograd +bias", (mtn_conv){64, 64, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}}, w2, true);
     check_conv("conv3d 3x3x3 Winograd", (mtn_conv){16, 16, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}}, w3, false);
-    /* ... with the weight gradient too: more positions per micro-batch than kernel rows */
-    check_conv("conv2d 3x3 Winograd dW +bias", (mtn_conv){64, 64, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}},
-               (mtn_dims){1, 64, 1, 24, 25}, true);
+    /* ... in 3D with the weight gradient too: more positions per micro-batch than kernel rows */
+    CU_ASSERT(nn_winograd_weight_fits(&(mtn_conv){16, 16, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}}, (mtn_dims){1, 16, 6, 8, 9}));
     check_conv("conv3d 3x3x3 Winograd dW +bias", (mtn_conv){16, 16, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}},
                (mtn_dims){1, 16, 6, 8, 9}, true);
 }
