@@ -100,18 +100,19 @@ static inline int mtn_task_tile_w(const mtn_task_config *t) { return t->tile_siz
 /* ----------------------------------------------------------- network config --- */
 
 typedef enum { MTN_PRESET_PAPER, MTN_PRESET_CODE } mtn_preset;
-typedef enum { MTN_MODEL_RESNET18, MTN_MODEL_UNET, MTN_MODEL_PCA, MTN_MODEL_NMF } mtn_model;
+typedef enum { MTN_MODEL_RESNET18, MTN_MODEL_UNET, MTN_MODEL_PCA, MTN_MODEL_NMF } mtn_model_kind;
 typedef enum { MTN_TRAIN_SUPERVISED, MTN_TRAIN_SSL } mtn_train_type;
 typedef enum { MTN_SSL_BYOL, MTN_SSL_MYOW, MTN_SSL_MYOW_MERGED } mtn_ssl_method;
 typedef enum { MTN_OPT_SGD, MTN_OPT_ADAM } mtn_optimizer;
 typedef enum { MTN_DECAY_COSINE, MTN_DECAY_NONE } mtn_decay;
+typedef enum { MTN_NORM_NONE, MTN_NORM_IMAGE } mtn_input_norm;
 
 typedef struct {
     char file[MTN_PATH_MAX];
     char description[256];
     mtn_preset preset;           /* fills every key the file does not set */
     mtn_train_type task_type;    /* "supervised" or "SSL" */
-    mtn_model model;
+    mtn_model_kind model;
     int dim;                     /* 2 or 3 */
     int in_channels, classes;
     int n_blocks, start_filters; /* U-Net depth and width */
@@ -125,6 +126,8 @@ typedef struct {
     int epochs, batch_size;
     int micro_batch;             /* samples per fixed micro-batch (design §4); 0 = auto */
     double dropout;              /* before the classifier head */
+    mtn_input_norm input_norm;   /* "none" (the paper: pixels in [0, 1]) or "image": each
+                                    image standardised to mean 0, std 1 */
     double mixup_prob;           /* probability of mixing a batch */
     double mixup_alpha;          /* mixing weight lambda ~ Beta(alpha, alpha) */
     /* self-supervised pre-training (BYOL / MYOW / MYOW-m); batch_size is shared */
@@ -145,7 +148,7 @@ typedef struct {
 } mtn_network_config;
 
 /* Names for printing: "ResNet-18", "SGD", "byol", ... */
-const char *mtn_model_name(mtn_model m);
+const char *mtn_model_name(mtn_model_kind m);
 const char *mtn_optimizer_name(mtn_optimizer o);
 const char *mtn_ssl_method_name(mtn_ssl_method m);
 const char *mtn_preset_name(mtn_preset p);

@@ -162,6 +162,10 @@ double mtn_rng_uniform(mtn_rng *r);
 float mtn_rng_uniformf(mtn_rng *r);
 /* Standard normal (Box–Muller, one value per call, two uniforms consumed). */
 double mtn_rng_normal(mtn_rng *r);
+/* Gamma(shape, 1) (Marsaglia–Tsang) and Beta(a, b) = X / (X + Y) of two gammas,
+ * shape, a, b > 0 (mixup's lambda ~ Beta(alpha, alpha)). */
+double mtn_rng_gamma(mtn_rng *r, double shape);
+double mtn_rng_beta(mtn_rng *r, double a, double b);
 /* Unbiased integer in [0, n), n > 0 (Lemire's multiply-and-reject). */
 uint32_t mtn_rng_below(mtn_rng *r, uint32_t n);
 /* out[0..n) = a uniformly random permutation of 0..n-1 (Fisher–Yates). n < 2^32. */
@@ -190,6 +194,21 @@ enum { MTN_ROI_CLEAR = 0, MTN_ROI_CORTEX = 1, MTN_ROI_STRIATUM = 2, MTN_ROI_TRN 
        MTN_ROI_CORPUS_CALLOSUM = 8, MTN_ROI_COUNT = 9 };
 /* Microstructure values of the pixel_labels channel: */
 enum { MTN_PIX_BACKGROUND = 0, MTN_PIX_VESSEL = 1, MTN_PIX_CELL = 2, MTN_PIX_AXON = 3, MTN_PIX_COUNT = 4 };
+
+/* snprintf that reports truncation: MTN_EUSAGE ("path too long: ...") when the
+ * result does not fit in size bytes (buf then holds a truncated string). */
+int mtn_format_path(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* -------------------------------------------------------------- fixed tree --- */
+
+/* The fixed binary tree in which every sum over samples is combined (design §4), on
+ * n arrays of count floats given in index order: adjacent pairs first, then pairs of
+ * pairs, a leftover carried up, and the remaining roots added left (older, higher)
+ * to right — a binary counter. nn's mtn_exec_reduce combines its leaves by this
+ * rule, and ranks combine their shares by it, so a power-of-two block of leaves is a
+ * subtree. The parts are overwritten; returns the index of the part that holds the
+ * sum. */
+int mtn_tree_sum(float *const *parts, int n, size_t count);
 
 /* ------------------------------------------------------------------ suggest --- */
 

@@ -1,6 +1,7 @@
 /* mtn/eval.h — evaluation helpers over label volumes: connected components (what
  * Task 3's cell counts, sizes and distances, and the phantom's calibration, are built
- * on). Arrays are C order (z, y, x), x fastest; the caller owns every buffer. */
+ * on); and Task 1's unsupervised baselines, PCA and NMF. Arrays are C order (z, y, x),
+ * x fastest; the caller owns every buffer it passes in. */
 #ifndef MTN_EVAL_H
 #define MTN_EVAL_H
 
@@ -16,5 +17,38 @@
  * INT32_MAX voxels or more (or a dimension is negative), MTN_ENOMEM. */
 int mtn_components_label(const uint8_t *mask, int64_t nz, int64_t ny, int64_t nx, int32_t *labels,
                          int64_t *n_components);
+
+/* ------------------------------------------------ Task 1 baselines: PCA, NMF --- */
+
+/* PCA (as sklearn.decomposition.PCA, no whitening): mean (d) and k components
+ * (k, d), orthonormal rows, by decreasing explained variance; sign fixed so that the
+ * entry of largest magnitude in each component is positive (deterministic).
+ * explained_variance[i] = eigenvalue / (n - 1), as sklearn's explained_variance_.
+ * Fits through the n x n Gram matrix when n < d (no d x d matrix), else the d x d
+ * covariance; the eigen-problem is solved in double. Components beyond the rank of
+ * the centred data (variance ~ 0) are a deterministic orthonormal completion.
+ * Errors: n < 2, d < 1, k < 1 or k > min(n, d) -> MTN_EUSAGE; a NaN or infinite
+ * input -> MTN_EDATA (naming row and column); MTN_EOVERFLOW; MTN_ENOMEM. The fit
+ * owns its arrays (mtn_pca_free, which accepts NULL and zeroed structs). */
+typedef struct { int d, k; float *mean; float *components; double *explained_variance; } mtn_pca;
+int mtn_pca_fit(const float *x, int64_t n, int d, int k, mtn_pca *out);   /* x (n, d) row-major */
+int mtn_pca_transform(const mtn_pca *p, const float *x, int64_t n, float *out); /* out (n, k) = (x - mean) C^T */
+void mtn_pca_free(mtn_pca *p);
+/* NMF (Lee & Seung multiplicative updates, Frobenius loss; X ~= W H with X (n, d) >= 0,
+ * W (n, k), H (k, d)); init: uniform [0, 1) * sqrt(mean(X) / k) from the Philox RNG of
+ * core.h keyed (seed, MTN_STREAM_NMF); `iterations` updates of H and W each; epsilon
+ * 1e-10 in denominators. transform: W for new rows with H fixed (same updates on W only).
+ * Details: H's draws are the stream from counter 0, row-major; row i of W draws from
+ * counter 2^62 + i * ceil(k / 4), so a row's start depends only on (seed, i). Each
+ * iteration updates W, then H (sklearn's order): W *= X H^T / (W H H^T + eps),
+ * H *= W^T X / (W^T W H + eps). final_loss = ||X - W H||_F after the last update.
+ * Same inputs and seed give the same bits (fixed GEMM shapes; single-threaded BLAS
+ * for bits that do not depend on the machine's thread count). Errors: n < 1, d < 1,
+ * k < 1, iterations < 0 -> MTN_EUSAGE; a negative or non-finite input -> MTN_EDATA
+ * naming the row and column; MTN_EOVERFLOW; MTN_ENOMEM. x for transform is (n, m->d). */
+typedef struct { int d, k; float *h; double final_loss; } mtn_nmf;
+int mtn_nmf_fit(const float *x, int64_t n, int d, int k, int iterations, uint64_t seed, mtn_nmf *out, float *w /* (n,k) or NULL */);
+int mtn_nmf_transform(const mtn_nmf *m, const float *x, int64_t n, int iterations, uint64_t seed, float *w);
+void mtn_nmf_free(mtn_nmf *m);
 
 #endif

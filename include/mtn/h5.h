@@ -1,11 +1,12 @@
 /* mtn/h5.h — the HDF5 chores several modules share: quieting HDF5's own error
  * printing (we report errors ourselves, naming the file), scalar attributes, and whole
- * float32 arrays in and out. Messages name the attribute or dataset; callers add the
- * file. */
+ * arrays (float32, or any numeric type) in and out. Messages name the attribute or
+ * dataset; callers add the file. */
 #ifndef MTN_H5_H
 #define MTN_H5_H
 
 #include <hdf5.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "mtn/core.h"
@@ -29,5 +30,17 @@ enum { MTN_H5_MAX_RANK = 8 };
 int mtn_h5_read_f32(hid_t f, const char *name, int *rank, int64_t dims[MTN_H5_MAX_RANK], float **out);
 /* Creates dataset `name` (float32, the given shape) in f and writes data. */
 int mtn_h5_write_f32(hid_t f, const char *name, int rank, const int64_t *dims, const float *data);
+
+/* The same for any numeric type: dataset `name` of f (rank 0 = a scalar) converted to
+ * mem_type (H5T_NATIVE_DOUBLE, H5T_NATIVE_INT64, ...) in a malloc'd array (*out, one
+ * byte at least, so a dataset with no elements still gives a pointer to free);
+ * type_name ("float64", ...) is what messages call it. */
+int mtn_h5_read_array(hid_t f, const char *name, hid_t mem_type, const char *type_name, int *rank,
+                      int64_t dims[MTN_H5_MAX_RANK], void **out);
+/* Creates dataset `name` of file_type (H5T_IEEE_F64LE, H5T_STD_I64LE, ...) with the
+ * given shape (rank 0: a scalar; a zero dimension: an empty dataset) and writes data,
+ * given as mem_type (ignored when there are no elements; may then be NULL). */
+int mtn_h5_write_array(hid_t f, const char *name, hid_t file_type, hid_t mem_type, int rank, const int64_t *dims,
+                       const void *data);
 
 #endif

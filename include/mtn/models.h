@@ -47,6 +47,8 @@ typedef struct {
     int64_t shape[5];
     int64_t numel;
     int64_t offset;     /* into params (PARAM), buffers (BUFFER) or counters (COUNTER) */
+    bool grad_whole;    /* its gradient is the whole batch's even when the batch is split
+                           into shares (BatchNorm's weight and bias: see nn.h) */
 } mtn_tensor_info;
 
 typedef struct mtn_model mtn_model;

@@ -64,6 +64,27 @@ void mtn_exec_reduce(mtn_exec *ex, int n, size_t count, mtn_leaf_fn leaf, void *
 typedef void (*mtn_coop_leaf_fn)(void *ctx, int leaf, float *out);
 void mtn_exec_reduce_together(mtn_exec *ex, int n, size_t count, mtn_coop_leaf_fn leaf, void *ctx, float *acc);
 
+/* Data parallelism. A call's batch may be one of `shares` equal, contiguous shares
+ * of a global batch (the ranks of a seed group each hold one). Statistics over
+ * samples that feed further computation — BatchNorm's sums, forward and backward,
+ * and the loss sum — are then the global batch's: a layer reduces its own share in
+ * the fixed tree, then calls combine(ctx, partial, count), which must replace
+ * partial[0..count) by all shares' partials combined by mtn_tree_sum's rule over the
+ * share index. When every share holds a power-of-two number of leaves (micro-batches
+ * per share a power of two), a share's tree is a subtree of the whole batch's, so
+ * the result has exactly the bits of one process reducing the whole batch. Means
+ * divide by the global count. Parameter gradients stay the share's own (the caller
+ * combines them across shares by the same rule), except BatchNorm's weight and bias
+ * gradients, which are formed from the global sums and so are the whole batch's
+ * already (mtn_tensor_info.grad_whole). Dropout draws its mask at the global
+ * element index. One share (the default) needs no combine. */
+typedef void (*mtn_combine_fn)(void *ctx, float *partial, size_t count);
+void mtn_exec_set_share(mtn_exec *ex, int share, int shares, mtn_combine_fn combine, void *ctx);
+int mtn_exec_share(const mtn_exec *ex);
+int mtn_exec_shares(const mtn_exec *ex);
+/* Applies the combine (nothing with one share). */
+void mtn_exec_combine(mtn_exec *ex, float *partial, size_t count);
+
 /* Number of items one micro-batch of `columns` output positions is cut into, so a
  * single large sample (a 3D U-Net volume) still gives every thread work; a function
  * of the shape only. */

@@ -1,5 +1,7 @@
 /* mtn/train.h — what turns a model into a trained one and back into a file:
- * checkpoints now; the runner joins this module with issue 5.
+ * checkpoints (with the training state that makes a run resumable), inference, and
+ * the runner: jobs of runs x seeds over seed groups of MPI ranks, data-parallel and
+ * deterministic (design §3, §4), ending in a result archive.
  *
  * Checkpoint (design §5): an HDF5 file whose root holds every state_dict tensor as a
  * dataset named like PyTorch's key with PyTorch's shape (float32; BatchNorm's
@@ -14,6 +16,9 @@
 #ifndef MTN_TRAIN_H
 #define MTN_TRAIN_H
 
+#include <mpi.h>
+
+#include "mtn/config.h"
 #include "mtn/models.h"
 
 /* Fills the architecture fields of spec from a checkpoint's attributes (and, when
@@ -46,5 +51,61 @@ typedef struct {
 } mtn_infer_opts;
 
 int mtn_infer(const mtn_infer_opts *o);
+
+/* ------------------------------------------------------- training state --- */
+
+/* What a resumable run keeps beside its weights, in the checkpoint's /train_state:
+ * the SGD momentum buffer, the steps done, the epoch curves so far, the running loss
+ * sum of the current epoch, and a fingerprint of the run (configs and seed) that a
+ * resume must match. `done` marks a finished seed; `result` then holds its
+ * mtn_seed_result bytes (format tied to this build: see train_state.c). */
+typedef struct {
+    char fingerprint[512];
+    int64_t step;             /* optimizer steps done */
+    int64_t epochs_done;      /* whole epochs done (curves hold that many entries) */
+    double epoch_loss_sum;    /* sum of the step losses of the epoch in progress */
+    double train_loss[1024], val_accuracy[1024];
+    float *momentum;          /* n_params floats, caller-owned */
+    int done;
+    void *result;             /* caller-owned, result_bytes */
+    int64_t result_bytes;
+} mtn_train_state;
+
+/* Weights and training state in one file, atomically. */
+int mtn_checkpoint_save_state(const char *path, mtn_model *m, const mtn_train_state *st);
+/* Loads both; the state's momentum and result buffers must be provided (sizes
+ * checked). MTN_EDATA when the fingerprint differs from st->fingerprint (the message
+ * says both), when /train_state is missing or damaged. */
+int mtn_checkpoint_load_state(const char *path, mtn_model *m, mtn_train_state *st);
+
+/* --------------------------------------------------------------- signals --- */
+
+/* SIGTERM and SIGUSR1 only set a flag; the runner checkpoints at the next step
+ * boundary and stops with MTN_EREQUEUE (exit 75). */
+void mtn_stop_signals_install(void);
+int mtn_stop_requested(void);
+
+/* ---------------------------------------------------------------- runner --- */
+
+typedef struct {
+    const char *out_dir;      /* results/<job> by default */
+    const char *source;       /* NULL: the job's source (phantom, or a URL) */
+    const char *data;         /* a staged file to use instead of staging (train) */
+    int threads;              /* per rank; 0 = 1 when several ranks, else 2 */
+    int ranks_per_seed;       /* 0 = automatic (see mtn_layout_make) */
+    int checkpoint_every;     /* steps; 0 = at the end of each epoch only */
+    bool resume;
+    int seeds[64];            /* override of the job's seeds when n_seeds > 0 */
+    int n_seeds;
+    const char *archive;      /* the archive path; NULL = <out_dir>/<job>.h5 */
+    bool quiet;               /* no progress output */
+} mtn_run_opts;
+
+/* Runs every run of the job for every seed, collectively over `world`: stages the
+ * data each distinct task needs (ranks share the tiles), splits the world into seed
+ * groups, trains and evaluates each seed in its group, gathers every seed's result
+ * to world rank 0, which writes the archive and prints the report. Returns
+ * MTN_EREQUEUE after a checkpoint when stopped by a signal. */
+int mtn_run_job(const mtn_job_config *job, const mtn_run_opts *o, MPI_Comm world);
 
 #endif

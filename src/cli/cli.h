@@ -3,7 +3,11 @@
 #ifndef MTN_CLI_H
 #define MTN_CLI_H
 
+#include <getopt.h>
 #include <stdbool.h>
+#include <string.h>
+
+#include "mtn/train.h"
 
 typedef int (*mtn_command_fn)(int argc, char **argv);
 
@@ -36,6 +40,13 @@ void mtn_cli_mpi_stop(void);
 /* An integer option value in [lo, hi]; MTN_EUSAGE naming the command and option. */
 int mtn_cli_int(const char *cmd, const char *opt, const char *s, int lo, int hi, int *out);
 
+/* The options `run` and `train` share (run_options.c): getopt_long's table, one
+ * option into o (MTN_EUSAGE naming it), and the MPI launch that runs the job
+ * (frees it) and returns the exit code. */
+extern const struct option mtn_cli_run_long_options[];
+int mtn_cli_run_option(const char *cmd, int c, const char *arg, mtn_run_opts *o);
+int mtn_cli_run_launch(mtn_job_config *job, const mtn_run_opts *o, int *argc, char ***argv);
+
 /* Commands. */
 int mtn_cmd_check(int argc, char **argv);
 int mtn_cmd_serve(int argc, char **argv);
@@ -43,6 +54,9 @@ int mtn_cmd_version(int argc, char **argv);
 int mtn_cmd_stage(int argc, char **argv);
 int mtn_cmd_bench(int argc, char **argv);
 int mtn_cmd_infer(int argc, char **argv);
+int mtn_cmd_run(int argc, char **argv);
+int mtn_cmd_train(int argc, char **argv);
+int mtn_cmd_report(int argc, char **argv);
 void mtn_print_version(void);
 
 #endif

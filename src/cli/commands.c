@@ -8,17 +8,34 @@
 const mtn_command mtn_commands[] = {
     {"run", "stage, train, evaluate and report every run of a job",
      "usage: mtneuro run JOB.json [--source S] [--seeds LIST] [--resume] [-o DIR]\n"
+     "                   [--ranks-per-seed N] [--threads T] [--checkpoint-every N]\n"
+     "                   [--archive FILE] [--quiet]\n"
      "\n"
-     "Runs a job (jobs/*.json): stages the data it needs, trains every run for every\n"
-     "seed (seed groups in parallel over the MPI ranks), evaluates, writes the result\n"
-     "archive results/<job>/<run-id>.h5 and prints the paper-style tables.\n"
+     "Runs a job (jobs/*.json): stages the data each task needs (all ranks share the\n"
+     "tiles), splits the MPI world into seed groups (the layout is printed), trains\n"
+     "every run for every seed data-parallel inside its group, evaluates, gathers\n"
+     "every seed's result to rank 0, writes the result archive and prints the\n"
+     "paper-style table. Same job and seed: the same bits with 1, 2 or 4 ranks per\n"
+     "group and 1 or 2 threads.\n"
      "\n"
-     "  --source S     https://api.bossdb.io (default for paper jobs), http://host:port\n"
-     "                 (any BossDB-compatible server, e.g. `mtneuro serve`), or phantom\n"
-     "  --seeds LIST   comma-separated seeds instead of the job's (default 1,100,350,631,872)\n"
-     "  --resume       continue from the latest checkpoints, bit-identically\n"
-     "  -o DIR         output directory (default results/<job>)\n",
-     NULL, "issue #5 (distributed runner and Task 1)"},
+     "  --source S            https://api.bossdb.io (default for paper jobs), http://host:port\n"
+     "                        (any BossDB-compatible server, e.g. `mtneuro serve`), or phantom\n"
+     "  --seeds LIST          comma-separated seeds instead of the job's\n"
+     "  --resume              continue from the checkpoints in DIR, bit-identically;\n"
+     "                        finished seeds are not trained again\n"
+     "  -o DIR                output directory (default results/<job>): staged/,\n"
+     "                        checkpoints/, weights/ and the archive <job>.h5\n"
+     "  --ranks-per-seed N    ranks in each seed group (default: the largest power of\n"
+     "                        two <= ranks / seeds)\n"
+     "  --threads T           executor threads per rank (default 2 for one rank, else 1)\n"
+     "  --checkpoint-every N  also checkpoint every N steps (default: each epoch's end)\n"
+     "  --archive FILE        the result archive (default DIR/<job>.h5)\n"
+     "  --quiet               no progress and no tables\n"
+     "\n"
+     "SIGTERM or SIGUSR1: checkpoint at the next step, then exit 75 (requeue).\n"
+     "Exit status: 0 done, 2 usage or config error, 3 data error, 4 file error,\n"
+     "75 stopped after a checkpoint, 1 anything else.\n",
+     mtn_cmd_run, NULL},
     {"check", "validate task, network and job configs and print them resolved",
      "usage: mtneuro check [--kind task|network|job] [--quiet] FILE...\n"
      "\n"
@@ -59,11 +76,34 @@ const mtn_command mtn_commands[] = {
      "or data error, 4 file error.\n",
      mtn_cmd_stage, NULL},
     {"train", "train one task x network config for some seeds",
-     "usage: mtneuro train --task T.json --network N.json [--data FILE] [--seeds LIST] [-o DIR]\n",
-     NULL, "issue #5 (distributed runner and Task 1)"},
-    {"report", "print the paper's tables from a result archive",
-     "usage: mtneuro report RESULTS.h5 [--format md|csv|json]\n",
-     NULL, "issue #5 (distributed runner and Task 1)"},
+     "usage: mtneuro train --task T.json --network N.json [--data FILE] [--seeds LIST] [-o DIR]\n"
+     "                     [run's options]\n"
+     "\n"
+     "One run as a one-run job: the method follows from the network config\n"
+     "(ResNet-18: supervised, or mixup when mixup_prob > 0; PCA; NMF), for the paper's\n"
+     "seeds unless --seeds. Results go to DIR (default results/train-<task>-<network>).\n"
+     "\n"
+     "  --data FILE   a staged file (mtneuro stage) to train on instead of staging\n"
+     "  and every option of `mtneuro run` (--source, --resume, --ranks-per-seed, ...)\n",
+     mtn_cmd_train, NULL},
+    {"report", "print the paper's tables from result archives",
+     "usage: mtneuro report RESULTS.h5 [MORE.h5 ...] [--format md|csv|json]\n"
+     "\n"
+     "Reads result archives (results/<job>/<run-id>.h5, written by `mtneuro run`) and\n"
+     "prints the paper's table layout from them: for Table 1 and Table A3 the paper's\n"
+     "rows (Supervised, Sup w/ Mixup, BYOL, MYOW, MYOW-m, PCA, NMF) and columns, each\n"
+     "cell our accuracy, mean ± sample std over the seeds that finished (n shown when\n"
+     "not 5), beside the paper's value; a run that is absent or not built shows \"—\"\n"
+     "and why. Several archives (e.g. one per column) fill one table. Other tables: a\n"
+     "row per run. Markdown adds a block per run: quadrant accuracy, accuracy per seed,\n"
+     "mean step time split into compute, communication and I/O.\n"
+     "\n"
+     "  --format F   md (default), csv (table,row,column,metric,ours_mean,ours_std,n,\n"
+     "               paper_mean,paper_std) or json (an array of those cells)\n"
+     "\n"
+     "Exit status: 0 printed, 2 usage error, 3 not a result archive or a damaged one\n"
+     "(the message names the file and the object at fault), 4 unreadable file.\n",
+     mtn_cmd_report, NULL},
     {"serve", "serve the phantom or an HDF5 volume over the BossDB REST protocol",
      "usage: mtneuro serve [--phantom | --volume FILE.h5] [--port P] [--bind ADDR] [--token T]\n"
      "                     [--threads N] [--max-cutout-mb M] [--access-log FILE|-]\n"

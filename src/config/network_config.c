@@ -29,6 +29,7 @@ static const char *const model_choices[] = {"ResNet-18|resnet18|ResNet18", "UNet
                                             "PCA", "NMF", NULL};
 static const char *const optimizer_choices[] = {"SGD", "Adam", NULL};
 static const char *const ssl_method_choices[] = {"byol", "myow", "myowmerged|myow-m|myow_m", NULL};
+static const char *const norm_choices[] = {"none", "image", NULL};
 static const char *const decay_choices[] = {"cosine", "none|constant", NULL};
 static const char *const transform_choices[] = {"random_crop", NULL};
 static const char *const relu[] = {"relu", NULL}, *const batch[] = {"batch", NULL};
@@ -60,10 +61,11 @@ static const mtn_key network_keys[] = {
     INT_KEY("epochs", epochs, 1, BIG, 0),
     INT_KEY("batch_size", batch_size, 1, BIG, 0),
     {.name = "micro_batch", .type = MTN_K_INT, .offset = NOFF(micro_batch), .min = 0, .max = BIG,
-     .note = "0 = the largest divisor of batch_size up to 8"},
+     .note = "0 = batch_size / 4 (else / 2, / 1): 1, 2 or 4 ranks then hold 2^k micro-batches each"},
     REAL_KEY("opt_momentum", momentum, 0, 0.999999, 0),
     REAL_KEY("weight_decay", weight_decay, 0, 10, 0),
     REAL_KEY("dropout", dropout, 0, 0.99, CLS),
+    ENUM_KEY("input_norm", input_norm, norm_choices, CLS),
     REAL_KEY("mixup_prob", mixup_prob, 0, 1, CLS),
     REAL_KEY("mixup_alpha", mixup_alpha, 0, 100, CLS | EXCL),
     ENUM_KEY("method", ssl_method, ssl_method_choices, SSL),
@@ -109,7 +111,7 @@ static const mtn_key network_keys[] = {
 const mtn_schema mtn_network_schema = {network_keys, (int)(sizeof network_keys / sizeof network_keys[0]),
                                        "network config"};
 
-const char *mtn_model_name(mtn_model m) {
+const char *mtn_model_name(mtn_model_kind m) {
     static const char *names[] = {"ResNet-18", "UNet", "PCA", "NMF"};
     return names[m];
 }

@@ -93,6 +93,7 @@ void mtn_network_apply_preset(mtn_network_config *n) {
             set_i(&f, "epochs", paper ? 100 : 1);
             set_d(&f, "mixup_prob", 0.0);
             set_d(&f, "mixup_alpha", 1.0);
+            set_i(&f, "input_norm", MTN_NORM_NONE);
         } else {
             ssl_common(&f, paper);
             bool byol = n->ssl_method == MTN_SSL_BYOL;

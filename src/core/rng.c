@@ -75,6 +75,28 @@ double mtn_rng_normal(mtn_rng *r) {
     return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
 }
 
+/* Marsaglia & Tsang (2000); shape < 1 through Gamma(shape + 1) U^(1/shape). */
+double mtn_rng_gamma(mtn_rng *r, double shape) {
+    MTN_ASSERT(shape > 0);
+    if (shape < 1.0) {
+        double u = 1.0 - mtn_rng_uniform(r);
+        return mtn_rng_gamma(r, shape + 1.0) * pow(u, 1.0 / shape);
+    }
+    double d = shape - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * d);
+    for (;;) {
+        double x = mtn_rng_normal(r), v = 1.0 + c * x;
+        if (v <= 0) continue;
+        v = v * v * v;
+        double u = 1.0 - mtn_rng_uniform(r);
+        if (log(u) < 0.5 * x * x + d - d * v + d * log(v)) return d * v;
+    }
+}
+
+double mtn_rng_beta(mtn_rng *r, double a, double b) {
+    double x = mtn_rng_gamma(r, a), y = mtn_rng_gamma(r, b);
+    return x / (x + y);
+}
+
 uint32_t mtn_rng_below(mtn_rng *r, uint32_t n) {
     MTN_ASSERT(n > 0);
     uint64_t m = (uint64_t)mtn_rng_u32(r) * n;

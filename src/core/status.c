@@ -94,3 +94,12 @@ bool mtn_box_voxels(const mtn_box *b, int64_t *out) {
     if (dims[0] <= 0 || dims[1] <= 0 || dims[2] <= 0) return false;
     return mtn_product_i64(dims, 3, out);
 }
+
+int mtn_format_path(char *buf, size_t size, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, size, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= size) return mtn_error_set(MTN_EUSAGE, "path too long (%zu bytes at most): %s...", size, buf);
+    return MTN_OK;
+}

@@ -136,6 +136,7 @@ int g_bn(mtn_model *m, const char *prefix, int in, bn_relu relu) {
     int64_t c[1] = {d.c};
     o->w = add_tensor(m, prefix, "weight", MTN_TENSOR_PARAM, 1, c);
     o->b = add_tensor(m, prefix, "bias", MTN_TENSOR_PARAM, 1, c);
+    if (o->w >= 0 && o->b >= 0) m->tensors[o->w].grad_whole = m->tensors[o->b].grad_whole = true; /* from global sums */
     o->rm = add_tensor(m, prefix, "running_mean", MTN_TENSOR_BUFFER, 1, c);
     o->rv = add_tensor(m, prefix, "running_var", MTN_TENSOR_BUFFER, 1, c);
     o->nbt = add_tensor(m, prefix, "num_batches_tracked", MTN_TENSOR_COUNTER, 0, c);
@@ -385,8 +386,12 @@ const float *mtn_model_forward(mtn_model *m, const float *x, int n, bool train, 
         case OP_LINEAR: mtn_linear_forward(ex, out->data, a->data, P(m, o->w), P(m, o->b), &o->lin, n, micro); break;
         case OP_DROPOUT:
             if (train && o->p > 0) {
-                mtn_dropout_forward(ex, out->data, o->mask, a->data, o->p, dropout_seed, dropout_counter, count);
-                dropout_counter += (uint64_t)count;
+                /* the mask at the global element index: this share starts share x count in */
+                uint64_t first = (uint64_t)mtn_exec_share(ex) * (uint64_t)count;
+                MTN_ASSERT(first % 4 == 0);
+                mtn_dropout_forward(ex, out->data, o->mask, a->data, o->p, dropout_seed, dropout_counter + first / 4,
+                                    count);
+                dropout_counter += (uint64_t)count * (uint64_t)mtn_exec_shares(ex);
             } else {
                 memcpy(out->data, a->data, sizeof(float) * (size_t)count);
             }

@@ -188,11 +188,13 @@ static void stats_leaf(void *p, int leaf, float *out, int thread) {
     }
 }
 
-/* acc[0..count) = the per-channel sums of one pass over the whole batch */
+/* acc[0..count) = the per-channel sums of one pass over the whole batch (all
+ * shares of it) */
 static void channel_sums(mtn_exec *ex, float *acc, stats_ctx *sc, int n) {
     size_t count = (size_t)sc->c * (sc->which == PASS_GRAD ? 2 : 1);
     memset(acc, 0, sizeof(float) * count);
     mtn_exec_reduce(ex, n / sc->micro * sc->groups, count, stats_leaf, sc, acc);
+    mtn_exec_combine(ex, acc, count);
 }
 
 /* ---- element-wise passes ---- */
@@ -259,7 +261,7 @@ void mtn_bn_forward_train(mtn_exec *ex, float *out, float *save, float *running_
                           int micro) {
     int C = bn->c;
     MTN_ASSERT(in_dims.c == C);
-    int64_t spatial = mtn_dims_spatial(in_dims), count = (int64_t)in_dims.n * spatial;
+    int64_t spatial = mtn_dims_spatial(in_dims), count = (int64_t)in_dims.n * mtn_exec_shares(ex) * spatial;
     MTN_ASSERT(count > 1); /* PyTorch: "expected more than 1 value per channel" */
     int mi = nn_micro(in_dims.n, micro);
     float *sums = mtn_exec_shared(ex, 5 * (size_t)C), *scale = sums + C;
@@ -327,7 +329,7 @@ void mtn_bn_backward(mtn_exec *ex, float *din, float *dgamma, float *dbeta, cons
                      const float *save, const float *gamma, const mtn_bn *bn, mtn_dims in_dims, int micro) {
     int C = bn->c;
     MTN_ASSERT(in_dims.c == C);
-    int64_t spatial = mtn_dims_spatial(in_dims), count = (int64_t)in_dims.n * spatial;
+    int64_t spatial = mtn_dims_spatial(in_dims), count = (int64_t)in_dims.n * mtn_exec_shares(ex) * spatial;
     int mi = nn_micro(in_dims.n, micro);
     const float *mean = save, *invstd = save + C;
     float *sums = mtn_exec_shared(ex, 5 * (size_t)C), *k1 = sums + 2 * C, *mdy = k1 + C, *k2 = mdy + C;

@@ -39,6 +39,10 @@ struct mtn_exec {
     int n_reduce;
     float *shared;
     size_t shared_floats;
+    /* data parallelism: this call's share of the global batch (see nn.h) */
+    int share, shares;
+    mtn_combine_fn combine;
+    void *combine_ctx;
 };
 
 static void run_items(mtn_exec *ex, int thread) {
@@ -76,6 +80,7 @@ int mtn_exec_create(int threads, mtn_exec **out) {
     if (!ex) return mtn_error_set(MTN_ENOMEM, "out of memory creating the executor");
     openblas_set_num_threads(1); /* parallelism comes from items, so bits do not depend on threads */
     ex->threads = threads;
+    ex->shares = 1;
     pthread_mutex_init(&ex->lock, NULL);
     pthread_cond_init(&ex->wake, NULL);
     pthread_cond_init(&ex->done, NULL);
@@ -108,6 +113,21 @@ void mtn_exec_free(mtn_exec *ex) {
 }
 
 int mtn_exec_threads(const mtn_exec *ex) { return ex->threads; }
+
+void mtn_exec_set_share(mtn_exec *ex, int share, int shares, mtn_combine_fn combine, void *ctx) {
+    MTN_ASSERT(shares >= 1 && share >= 0 && share < shares && (shares == 1 || combine));
+    ex->share = share;
+    ex->shares = shares;
+    ex->combine = combine;
+    ex->combine_ctx = ctx;
+}
+
+int mtn_exec_share(const mtn_exec *ex) { return ex->share; }
+int mtn_exec_shares(const mtn_exec *ex) { return ex->shares; }
+
+void mtn_exec_combine(mtn_exec *ex, float *partial, size_t count) {
+    if (ex->shares > 1) ex->combine(ex->combine_ctx, partial, count);
+}
 
 static int ceil_log2(int n) {
     int l = 0;

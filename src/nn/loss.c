@@ -1,6 +1,6 @@
 /* loss.c — the losses and their gradients: softmax cross-entropy against class
  * indices (per image or per pixel/voxel) or against class probabilities (mixup), and
- * BYOL's 2 - 2 cos(p, z). Each is a mean over the call's batch. Per-position math is
+ * BYOL's 2 - 2 cos(p, z). Each is a mean over the call's batch (all its shares). Per-position math is
  * in double (log-sum-exp shifted by the maximum); each item — a micro-batch, or a
  * power-of-two chunk of one micro-batch's positions — is one leaf of the fixed tree
  * for the loss sum, and writes its own positions' gradient, which no other item
@@ -99,14 +99,16 @@ static void loss_leaf(void *p, int item, float *out, int thread) {
     out[0] = (float)sum;
 }
 
-/* The mean over n x spatial positions, the sum through the fixed tree. */
+/* The mean over n x spatial positions (of every share of the batch), the sum
+ * through the fixed tree. */
 static double mean_loss(mtn_exec *ex, loss_ctx *c, int n, int micro) {
     MTN_ASSERT(n >= 1 && c->k >= 1 && c->spatial >= 1);
-    double count = (double)n * (double)c->spatial;
+    double count = (double)n * mtn_exec_shares(ex) * (double)c->spatial;
     c->scale = 1.0 / count;
     c->pl = nn_make_plan(n, micro, c->spatial);
     float sum = 0.0f;
     mtn_exec_reduce(ex, nn_plan_items(&c->pl), 1, loss_leaf, c, &sum);
+    mtn_exec_combine(ex, &sum, 1);
     return sum / count;
 }
 

@@ -57,7 +57,47 @@ int mtn_checkpoint_read_spec(const char *path, mtn_model_spec *spec) {
 
 static const char *arch_attr(const mtn_model_spec *s) { return mtn_arch_name(s); }
 
-int mtn_checkpoint_save(const char *path, mtn_model *m) {
+/* A 1-D dataset of n elements (n may be 0). */
+static int write_1d(hid_t g, const char *name, hid_t file_type, hid_t mem_type, int64_t n, const void *data) {
+    hsize_t dims[1] = {(hsize_t)n};
+    hid_t space = H5Screate_simple(1, dims, NULL);
+    hid_t d = H5Dcreate2(g, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    int bad = d < 0 || (n > 0 && H5Dwrite(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0);
+    if (d >= 0) H5Dclose(d);
+    H5Sclose(space);
+    return bad;
+}
+
+/* Reads a 1-D dataset of exactly n elements. */
+static int read_1d(hid_t g, const char *name, hid_t mem_type, int64_t n, void *data) {
+    hid_t d = H5Dopen2(g, name, H5P_DEFAULT);
+    if (d < 0) return 1;
+    hid_t space = H5Dget_space(d);
+    hsize_t dims[1] = {0};
+    int ok = H5Sget_simple_extent_ndims(space) == 1 && H5Sget_simple_extent_dims(space, dims, NULL) == 1 &&
+             dims[0] == (hsize_t)n && (n == 0 || H5Dread(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0);
+    H5Sclose(space);
+    H5Dclose(d);
+    return !ok;
+}
+
+static int write_state(hid_t f, mtn_model *m, const mtn_train_state *st) {
+    hid_t g = H5Gcreate2(f, "train_state", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0) return 1;
+    int bad = mtn_h5_write_str(g, "fingerprint", st->fingerprint);
+    bad |= mtn_h5_write_i64(g, "step", st->step);
+    bad |= mtn_h5_write_i64(g, "epochs_done", st->epochs_done);
+    bad |= mtn_h5_write_i64(g, "done", st->done);
+    bad |= write_1d(g, "epoch_loss_sum", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, &st->epoch_loss_sum);
+    bad |= write_1d(g, "train_loss", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, st->epochs_done, st->train_loss);
+    bad |= write_1d(g, "val_accuracy", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, st->epochs_done, st->val_accuracy);
+    bad |= write_1d(g, "momentum", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, mtn_model_n_params(m), st->momentum);
+    if (st->done) bad |= write_1d(g, "result", H5T_STD_U8LE, H5T_NATIVE_UINT8, st->result_bytes, st->result);
+    H5Gclose(g);
+    return bad;
+}
+
+static int save_file(const char *path, mtn_model *m, const mtn_train_state *st) {
     mtn_h5_quiet();
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
@@ -93,12 +133,20 @@ int mtn_checkpoint_save(const char *path, mtn_model *m) {
         if (d >= 0) H5Dclose(d);
         H5Sclose(space);
     }
+    if (!bad && st) bad = write_state(f, m, st);
     if (H5Fclose(f) < 0) bad = 1;
     if (bad || rename(tmp, path) != 0) {
         unlink(tmp);
         return mtn_error_set(MTN_EIO, "%s: cannot write the checkpoint", path);
     }
     return MTN_OK;
+}
+
+int mtn_checkpoint_save(const char *path, mtn_model *m) { return save_file(path, m, NULL); }
+
+int mtn_checkpoint_save_state(const char *path, mtn_model *m, const mtn_train_state *st) {
+    MTN_ASSERT(st->epochs_done >= 0 && st->epochs_done <= 1024);
+    return save_file(path, m, st);
 }
 
 typedef struct {
@@ -160,6 +208,40 @@ int mtn_checkpoint_load(const char *path, mtn_model *m, bool allow_extra) {
         H5Literate(f, H5_INDEX_NAME, H5_ITER_INC, NULL, check_extra, &c);
         rc = c.rc;
     }
+    H5Fclose(f);
+    return rc;
+}
+
+int mtn_checkpoint_load_state(const char *path, mtn_model *m, mtn_train_state *st) {
+    int rc = mtn_checkpoint_load(path, m, false);
+    if (rc) return rc;
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) return mtn_error_set(MTN_EIO, "%s: cannot open the checkpoint", path);
+    hid_t g = H5Gopen2(f, "train_state", H5P_DEFAULT);
+    char *fp = NULL;
+    int64_t step = 0, epochs = 0, done = 0;
+    if (g < 0) rc = mtn_error_set(MTN_EDATA, "%s: no /train_state: not a resumable checkpoint", path);
+    if (!rc && (mtn_h5_read_str(g, "fingerprint", &fp) || mtn_h5_read_i64(g, "step", &step) ||
+                mtn_h5_read_i64(g, "epochs_done", &epochs) || mtn_h5_read_i64(g, "done", &done) || step < 0 ||
+                epochs < 0 || epochs > 1024))
+        rc = mtn_error_set(MTN_EDATA, "%s: /train_state: damaged attributes (fingerprint, step, epochs_done, done)",
+                           path);
+    if (!rc && strcmp(fp, st->fingerprint) != 0)
+        rc = mtn_error_set(MTN_EDATA, "%s: the checkpoint belongs to another run: %s (this run: %s)", path, fp,
+                           st->fingerprint);
+    if (!rc) {
+        st->step = step;
+        st->epochs_done = epochs;
+        st->done = (int)done;
+        if (read_1d(g, "epoch_loss_sum", H5T_NATIVE_DOUBLE, 1, &st->epoch_loss_sum) ||
+            read_1d(g, "train_loss", H5T_NATIVE_DOUBLE, epochs, st->train_loss) ||
+            read_1d(g, "val_accuracy", H5T_NATIVE_DOUBLE, epochs, st->val_accuracy) ||
+            read_1d(g, "momentum", H5T_NATIVE_FLOAT, mtn_model_n_params(m), st->momentum) ||
+            (done && read_1d(g, "result", H5T_NATIVE_UINT8, st->result_bytes, st->result)))
+            rc = mtn_error_set(MTN_EDATA, "%s: /train_state: a dataset is missing or has the wrong size", path);
+    }
+    free(fp);
+    if (g >= 0) H5Gclose(g);
     H5Fclose(f);
     return rc;
 }

@@ -28,6 +28,14 @@ const char *mtn_test_tmpdir(void) {
     return tmpdir;
 }
 
+const char *mtn_test_path(const char *name) {
+    static char buf[8][512];
+    static int k;
+    k = (k + 1) % 8;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", mtn_test_tmpdir(), name);
+    return buf[k];
+}
+
 const char *mtn_test_write_file(const char *name, const char *text) {
     static char path[512];
     snprintf(path, sizeof path, "%s/%s", mtn_test_tmpdir(), name);

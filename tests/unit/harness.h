@@ -27,6 +27,8 @@ extern const mtn_test_suite mtn_test_suites[];
 const char *mtn_test_write_file(const char *name, const char *text);
 /* The test's temporary directory (created on first use, removed at exit). */
 const char *mtn_test_tmpdir(void);
+/* name inside the test's temporary folder; the last 8 results stay valid */
+const char *mtn_test_path(const char *name);
 /* A file opened for capturing output, and its text read back (malloc'd). */
 FILE *mtn_test_capture_open(void);
 char *mtn_test_capture_text(FILE *f);

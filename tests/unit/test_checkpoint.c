@@ -15,14 +15,6 @@
 #include "mtn/train.h"
 #include "tiny_models.h"
 
-static char *path_in_tmp(const char *name) {
-    static char buf[8][512];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", mtn_test_tmpdir(), name);
-    return buf[k];
-}
-
 static bool leftover_tmp_files(void) {
     DIR *d = opendir(mtn_test_tmpdir());
     bool found = false;
@@ -56,7 +48,7 @@ static void test_round_trip(void) {
         if (!tiny_open(&r, which, 2, 2)) continue;
         tiny_step(&r, 0);
         tiny_step(&r, 1);
-        const char *path = path_in_tmp("ck.h5");
+        const char *path = mtn_test_path("ck.h5");
         CU_ASSERT_EQUAL_FATAL(mtn_checkpoint_save(path, r.m), 0);
         CU_ASSERT(!leftover_tmp_files());
         const mtn_model_spec *a = mtn_model_spec_of(r.m);
@@ -117,7 +109,7 @@ static void test_broken_checkpoints(void) {
     tiny_run r;
     if (!tiny_open(&r, TINY_UNET2D, 2, 1)) return;
     const mtn_model_spec *s = mtn_model_spec_of(r.m);
-    const char *good = path_in_tmp("good.h5"), *bad = path_in_tmp("bad.h5");
+    const char *good = mtn_test_path("good.h5"), *bad = mtn_test_path("bad.h5");
     CU_ASSERT_EQUAL_FATAL(mtn_checkpoint_save(good, r.m), 0);
     copy_checkpoint(good, bad, "conv_final.bias", NULL, NULL);
     expect_load_error(bad, s, r.ex, "tensor conv_final.bias is missing");
@@ -125,8 +117,8 @@ static void test_broken_checkpoints(void) {
     expect_load_error(bad, s, r.ex, "tensor conv_final.weight: expected shape (3x4x1x1), found (1)");
     copy_checkpoint(good, bad, NULL, NULL, "fc.weight");
     expect_load_error(bad, s, r.ex, "tensor fc.weight is not part of a unet2d model");
-    expect_load_error(path_in_tmp("absent.h5"), s, r.ex, "cannot open the checkpoint");
-    CU_ASSERT_EQUAL(mtn_checkpoint_save(path_in_tmp("no/such/dir/ck.h5"), r.m), MTN_EIO);
+    expect_load_error(mtn_test_path("absent.h5"), s, r.ex, "cannot open the checkpoint");
+    CU_ASSERT_EQUAL(mtn_checkpoint_save(mtn_test_path("no/such/dir/ck.h5"), r.m), MTN_EIO);
     CU_ASSERT_PTR_NOT_NULL(strstr(mtn_error_message(), "no/such/dir/ck.h5"));
     CU_ASSERT(!leftover_tmp_files());
     tiny_close(&r);
@@ -135,7 +127,7 @@ static void test_broken_checkpoints(void) {
 /* x to X.h5:/x, mtn_infer, /y back (malloc'd) */
 static float *infer(const char *ck, const float *x, int rank, const int64_t *dims, bool embedding, int batch,
                     int64_t *count) {
-    const char *xin = path_in_tmp("x.h5"), *yout = path_in_tmp("y.h5");
+    const char *xin = mtn_test_path("x.h5"), *yout = mtn_test_path("y.h5");
     hid_t f = H5Fcreate(xin, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     CU_ASSERT_EQUAL(mtn_h5_write_f32(f, "x", rank, dims, x), 0);
     H5Fclose(f);
@@ -161,7 +153,7 @@ static void test_infer_matches_forward(void) {
         if (!tiny_open(&r, which[w], 3, 2)) continue;
         tiny_step(&r, 0); /* moves BN's running statistics */
         const mtn_model_spec *s = mtn_model_spec_of(r.m);
-        const char *ck = path_in_tmp("infer_ck.h5");
+        const char *ck = mtn_test_path("infer_ck.h5");
         CU_ASSERT_EQUAL_FATAL(mtn_checkpoint_save(ck, r.m), 0);
         int64_t dims[4] = {3, s->arch == MTN_ARCH_MLP ? s->mlp_in : 1, s->height, s->width}, n;
         int rank = s->arch == MTN_ARCH_MLP ? 2 : 4;
@@ -198,7 +190,69 @@ static void test_infer_matches_forward(void) {
     }
 }
 
+/* The training state: round trip of every field, then a resume refused for another
+ * run's fingerprint, a checkpoint without /train_state, and a damaged one. */
+static void test_training_state(void) {
+    tiny_run r;
+    if (!tiny_open(&r, TINY_RESNET, 2, 1)) return;
+    tiny_step(&r, 0);
+    int64_t np = mtn_model_n_params(r.m);
+    float *mom = malloc(sizeof(float) * (size_t)np), *mom2 = calloc((size_t)np, sizeof(float));
+    for (int64_t i = 0; i < np; i++) mom[i] = (float)i * 0.25f - 3.0f;
+    static mtn_train_state st, back;
+    memset(&st, 0, sizeof st);
+    snprintf(st.fingerprint, sizeof st.fingerprint, "run=a seed=1");
+    st.step = 7;
+    st.epochs_done = 2;
+    st.epoch_loss_sum = 1.0 / 3.0;
+    st.train_loss[0] = 1.5, st.train_loss[1] = 0.75, st.val_accuracy[0] = 0.25, st.val_accuracy[1] = 0.5;
+    st.momentum = mom;
+    char result[40] = "the result bytes", result2[40] = "";
+    st.done = 1;
+    st.result = result;
+    st.result_bytes = sizeof result;
+    const char *ck = mtn_test_path("state.h5");
+    CU_ASSERT_EQUAL_FATAL(mtn_checkpoint_save_state(ck, r.m, &st), 0);
+    memset(&back, 0, sizeof back);
+    snprintf(back.fingerprint, sizeof back.fingerprint, "run=a seed=1");
+    back.momentum = mom2;
+    back.result = result2;
+    back.result_bytes = sizeof result2;
+    CU_ASSERT_EQUAL(mtn_checkpoint_load_state(ck, r.m, &back), 0);
+    CU_ASSERT_EQUAL(back.step, 7);
+    CU_ASSERT_EQUAL(back.epochs_done, 2);
+    CU_ASSERT_EQUAL(back.done, 1);
+    CU_ASSERT(back.epoch_loss_sum == 1.0 / 3.0 && back.train_loss[1] == 0.75 && back.val_accuracy[1] == 0.5);
+    CU_ASSERT(memcmp(mom, mom2, sizeof(float) * (size_t)np) == 0);
+    CU_ASSERT_STRING_EQUAL(result2, "the result bytes");
+    /* another run's checkpoint */
+    snprintf(back.fingerprint, sizeof back.fingerprint, "run=b seed=1");
+    CU_ASSERT_EQUAL(mtn_checkpoint_load_state(ck, r.m, &back), MTN_EDATA);
+    CU_ASSERT_PTR_NOT_NULL(strstr(mtn_error_message(), "belongs to another run"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(mtn_error_message(), ck));
+    /* weights only: not resumable */
+    const char *plain = mtn_test_path("plain.h5");
+    CU_ASSERT_EQUAL_FATAL(mtn_checkpoint_save(plain, r.m), 0);
+    CU_ASSERT_EQUAL(mtn_checkpoint_load_state(plain, r.m, &back), MTN_EDATA);
+    CU_ASSERT_PTR_NOT_NULL(strstr(mtn_error_message(), "no /train_state"));
+    /* a momentum buffer of the wrong size */
+    snprintf(back.fingerprint, sizeof back.fingerprint, "run=a seed=1");
+    hid_t f = H5Fopen(ck, H5F_ACC_RDWR, H5P_DEFAULT);
+    H5Ldelete(f, "train_state/momentum", H5P_DEFAULT);
+    int64_t one_dim[1] = {3};
+    float three[3] = {0};
+    mtn_h5_write_f32(f, "train_state/momentum", 1, one_dim, three);
+    H5Fclose(f);
+    CU_ASSERT_EQUAL(mtn_checkpoint_load_state(ck, r.m, &back), MTN_EDATA);
+    CU_ASSERT_PTR_NOT_NULL(strstr(mtn_error_message(), "wrong size"));
+    CU_ASSERT(!leftover_tmp_files());
+    free(mom);
+    free(mom2);
+    tiny_close(&r);
+}
+
 static const mtn_test_case tests[] = {
+    {"training state: round trip, another run's fingerprint, none, damaged", test_training_state},
     {"every model saves and loads to identical bits; spec from attributes", test_round_trip},
     {"broken checkpoints: missing tensor, wrong shape, extra tensor, absent file, unwritable", test_broken_checkpoints},
     {"infer: logits and embeddings equal the models' eval forward, bit for bit", test_infer_matches_forward},
