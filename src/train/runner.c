@@ -2,7 +2,9 @@
  * once, split the world into seed groups, train and evaluate every (run, seed) in
  * the group that owns the seed, gather every result to world rank 0, and write the
  * result archive and the paper-style report there. */
+#define _GNU_SOURCE /* sched_getaffinity */
 #include <cjson/cJSON.h>
+#include <sched.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -302,6 +304,12 @@ int mtn_run_job(const mtn_job_config *job, const mtn_run_opts *opts, MPI_Comm wo
     lay.group_comm = MPI_COMM_NULL;
     if (!rc) rc = mtn_layout_make(world, max_seeds, o.ranks_per_seed, &lay);
     if (!rc && o.threads == 0) o.threads = lay.ranks_per_seed > 1 || world_size > 1 ? 1 : 2;
+    cpu_set_t cpus;
+    if (!rc && sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) < o.threads)
+        mtn_log(MTN_LOG_WARN,
+                "%d threads per rank, but this rank may run on %d CPU%s only (the launcher bound it): launch with "
+                "mpirun --map-by slot:PE=%d (or --bind-to none), srun --cpus-per-task=%d",
+                o.threads, CPU_COUNT(&cpus), CPU_COUNT(&cpus) == 1 ? "" : "s", o.threads, o.threads);
     char layout_text[256] = "";
     if (!rc) {
         const int *seeds = w[0].cfg.seeds;

@@ -70,6 +70,22 @@ $bin report "$tmp/ref/tiny.h5" >"$tmp/report.md" 2>&1 || fail "report: $(head -c
 contains "$tmp/report.md" "Sup w/ Mixup"
 contains "$tmp/report.md" "PCA"
 
+# --- a mixup search: every value trained, the best on validation reported as the run ---
+expect 0 "$bin" run tests/data/runner/tiny_search_job.json -o "$tmp/search" --quiet --threads 2
+$py - "$tmp/search/tiny-search.h5" <<'PY' || fail "the search's archive"
+import sys, h5py, numpy as np
+runs = h5py.File(sys.argv[1], "r")["runs"]
+names = sorted(runs)
+assert names == ["mixup", "mixup@mixup_prob=0.2", "mixup@mixup_prob=0.8"], names
+final = {n: float(runs[n]["val_accuracy"][0][-1]) for n in names[1:]}
+status = runs["mixup"].attrs["status"]
+status = status.decode() if isinstance(status, bytes) else status
+best = max(final, key=lambda n: (final[n], -names.index(n)))
+assert "mixup_prob %s chosen on validation" % best.split("=")[1] in status, (status, final)
+assert np.array_equal(runs["mixup"]["accuracy"][()], runs[best]["accuracy"][()])
+print("search:", final, "->", status)
+PY
+
 # --- the same bits on every layout ---
 run t2 1 --threads 2
 same ref t2

@@ -24,7 +24,7 @@ for layout in "1 1" "1 2" "2 1"; do
   out=$tmp/r$1x$2
   mkdir -p "$out"
   cp -r "$tmp/stage/staged" "$out/"
-  $MPIRUN -n "$1" "$MTNEURO" run "$job" -o "$out" --quiet --ranks-per-seed "$1" --threads "$2" >/dev/null 2>&1 ||
+  $MPIRUN --bind-to none -n "$1" "$MTNEURO" run "$job" -o "$out" --quiet --ranks-per-seed "$1" --threads "$2" >/dev/null 2>&1 ||
     { echo "scaling.sh: $1 ranks x $2 threads failed" >&2; exit 1; }
   line=$(/usr/bin/python3 - "$out/scaling.h5" "$1" "$2" <<'PY'
 import sys, h5py
