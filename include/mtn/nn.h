@@ -34,10 +34,16 @@ void mtn_exec_free(mtn_exec *ex);
 int mtn_exec_threads(const mtn_exec *ex);
 
 /* Scratch a layer needs, in floats: per thread (im2col columns and the like), per
- * reduction leaf (a weight gradient), and shared (one buffer for the whole call). */
+ * reduction leaf (the largest sum it reduces: a weight gradient), shared (one buffer
+ * for the whole call), and tree: what the reduction tree's stack holds at most,
+ * mtn_tree_floats(count, leaves) of the layer's largest reduction (a big weight
+ * gradient has few leaves, many leaves are small sums: sizing the stack per layer
+ * rather than for the worst of both keeps the pool small). */
 typedef struct {
-    size_t per_thread, per_leaf, shared;
+    size_t per_thread, per_leaf, shared, tree;
 } mtn_needs;
+/* The tree stack of a reduction of `leaves` leaves of `count` floats. */
+size_t mtn_tree_floats(size_t count, int64_t leaves);
 /* The element-wise maximum, for sizing one executor for many layers. */
 mtn_needs mtn_needs_max(mtn_needs a, mtn_needs b);
 /* Reserves scratch before training starts, so no layer allocates. Grows only;

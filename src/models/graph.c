@@ -155,9 +155,15 @@ int g_relu(mtn_model *m, int in, bool in_place) {
     return output_of(m, o, m->slots[in].dims);
 }
 
-int g_add(mtn_model *m, int a, int b) {
+int g_add(mtn_model *m, int a, int b, bool in_place) {
     op *o = add_op(m, OP_ADD, a, b);
-    return o ? output_of(m, o, m->slots[a].dims) : -1;
+    if (!o) return -1;
+    if (in_place) { /* a is read by nothing else: the sum overwrites it (its gradient is the sum's) */
+        o->out = a;
+        m->n_ops++;
+        return a;
+    }
+    return output_of(m, o, m->slots[a].dims);
 }
 
 int g_maxpool(mtn_model *m, int in, int k) {
@@ -218,7 +224,7 @@ static int64_t numel(const slot *s) { return mtn_dims_numel(s->dims); }
 static mtn_needs op_needs(const mtn_model *m, const op *o) {
     mtn_dims d = m->slots[o->in].dims;
     int micro = m->spec.micro;
-    mtn_needs none = {0, 0, 0};
+    mtn_needs none = {0, 0, 0, 0};
     switch (o->kind) {
     case OP_CONV: return mtn_conv_needs(&o->conv, d, micro);
     case OP_CONVT: return mtn_convt_needs(&o->convt, d, micro);
@@ -315,7 +321,7 @@ int g_finish(mtn_model *m, int output) {
         m->slots[s].grad = owner[s] >= 0 ? (float *)(void *)(base + grad_off[owner[s]]) : NULL;
     }
     at = aux_base;
-    mtn_needs needs = {0, 0, 0};
+    mtn_needs needs = {0, 0, 0, 0};
     for (int i = 0; i < m->n_ops; i++) {
         op *o = &m->ops[i];
         const slot *out = &m->slots[o->out];
@@ -421,7 +427,7 @@ void mtn_model_backward(mtn_model *m, const float *dout) {
         int64_t count = mtn_dims_numel(at_batch(out->dims, n));
         int ins[2] = {o->in, o->in2};
         for (int k = 0; k < 2; k++) {
-            if (ins[k] < 0 || o->out == o->in) continue;
+            if (ins[k] < 0 || (k == 0 && o->out == o->in)) continue; /* in place: the output's gradient */
             slot *s = &m->slots[ins[k]];
             if (s->grad && s->last_use == i)
                 memset(s->grad, 0, sizeof(float) * (size_t)mtn_dims_numel(at_batch(s->dims, n)));
@@ -443,7 +449,7 @@ void mtn_model_backward(mtn_model *m, const float *dout) {
             else if (din) mtn_relu_backward(ex, din, out->grad, out->data, count);
             break;
         case OP_ADD:
-            if (din) mtn_add_forward(ex, din, din, out->grad, count);
+            if (din && o->out != o->in) mtn_add_forward(ex, din, din, out->grad, count);
             if (m->slots[o->in2].grad) mtn_add_forward(ex, m->slots[o->in2].grad, m->slots[o->in2].grad, out->grad, count);
             break;
         case OP_MAXPOOL: if (din) mtn_maxpool_backward(ex, din, out->grad, o->argmax, &o->pool, d); break;

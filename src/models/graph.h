@@ -69,7 +69,7 @@ int g_convt(mtn_model *m, const char *prefix, int in, int cout, int k);
 typedef enum { BN_PLAIN, BN_RELU_IN, BN_RELU_OUT } bn_relu;
 int g_bn(mtn_model *m, const char *prefix, int in, bn_relu relu);
 int g_relu(mtn_model *m, int in, bool in_place);
-int g_add(mtn_model *m, int a, int b);
+int g_add(mtn_model *m, int a, int b, bool in_place);
 int g_maxpool(mtn_model *m, int in, int k);
 int g_avgpool(mtn_model *m, int in);
 int g_linear(mtn_model *m, const char *prefix, int in, int out_f, bool bias);

@@ -26,7 +26,8 @@ static int basic_block(mtn_model *m, const char *name, int x, int cout, int stri
         snprintf(p, sizeof p, "%s.downsample.1", name);
         shortcut = g_bn(m, p, shortcut, BN_PLAIN);
     }
-    return g_relu(m, g_add(m, h, shortcut), true);
+    /* bn2's output is read only by the sum: the sum (and the ReLU) overwrite it */
+    return g_relu(m, g_add(m, h, shortcut, true), true);
 }
 
 int mtn_build_resnet18(mtn_model *m) {

@@ -19,10 +19,12 @@
  * most. */
 enum { LEAF_ELEMS = 1 << 18, MAX_GROUPS = 64 };
 
+static int channel_groups(int c, int micro, int64_t spatial);
+
 mtn_needs mtn_bn_needs(const mtn_bn *bn, mtn_dims in, int micro) {
-    (void)in;
-    (void)micro;
-    mtn_needs n = {0, 2 * (size_t)bn->c, 5 * (size_t)bn->c};
+    int mi = nn_micro(in.n, micro);
+    int64_t leaves = (int64_t)(in.n / mi) * channel_groups(bn->c, mi, mtn_dims_spatial(in));
+    mtn_needs n = {0, 2 * (size_t)bn->c, 5 * (size_t)bn->c, mtn_tree_floats(2 * (size_t)bn->c, leaves)};
     return n;
 }
 

@@ -278,8 +278,10 @@ mtn_needs mtn_conv_needs(const mtn_conv *cv, mtn_dims in, int micro) {
     plan pf = make_plan(in.n, micro, g.P, FORWARD_COLUMNS), pw = make_plan(in.n, micro, g.P, WEIGHT_COLUMNS);
     size_t a = item_floats(&g, &pf), b = item_floats(&g, &pw);
     size_t nw = (size_t)(g.cout * g.kk + g.cout);
-    mtn_needs n = {a > b ? a : b, nw, nw};
     int mi = micro < 1 || micro > in.n ? in.n : micro;
+    /* the weight gradient's leaves: im2col items, or micro-batches (cooperative) */
+    int64_t leaves = pw.n_items > in.n / mi ? pw.n_items : in.n / mi;
+    mtn_needs n = {a > b ? a : b, nw, nw, mtn_tree_floats(nw, leaves)};
     if (coop_weights(&g, in.n, micro)) {
         size_t cols = (size_t)mi * (size_t)g.P, shared = (size_t)(g.kk + g.cout) * cols + nw;
         if (shared > n.shared) n.shared = shared;

@@ -82,7 +82,8 @@ mtn_needs mtn_convt_needs(const mtn_convt *ct, mtn_dims in, int micro) {
     geom g = make_geom(ct, in);
     nn_plan pl = nn_make_plan(in.n, micro, g.P);
     size_t params = (size_t)(g.cin * g.M + g.cout);
-    mtn_needs n = {(size_t)(g.cin + g.M) * (size_t)pl.width, params, params};
+    mtn_needs n = {(size_t)(g.cin + g.M) * (size_t)pl.width, params, params,
+                   mtn_tree_floats(params, nn_plan_items(&pl))};
     return n;
 }
 

@@ -34,9 +34,8 @@ struct mtn_exec {
     /* memory */
     float *scratch;          /* threads x scratch_floats */
     size_t scratch_floats;
-    float *reduce;           /* n_reduce x reduce_floats */
+    float *reduce;           /* the reduction pool: leaf slots and the tree's stack */
     size_t reduce_floats;
-    int n_reduce;
     float *shared;
     size_t shared_floats;
     /* data parallelism: this call's share of the global batch (see nn.h) */
@@ -129,16 +128,30 @@ void mtn_exec_combine(mtn_exec *ex, float *partial, size_t count) {
     if (ex->shares > 1) ex->combine(ex->combine_ctx, partial, count);
 }
 
-static int ceil_log2(int n) {
+mtn_needs mtn_needs_max(mtn_needs a, mtn_needs b) {
+    mtn_needs m = {a.per_thread > b.per_thread ? a.per_thread : b.per_thread,
+                   a.per_leaf > b.per_leaf ? a.per_leaf : b.per_leaf, a.shared > b.shared ? a.shared : b.shared,
+                   a.tree > b.tree ? a.tree : b.tree};
+    return m;
+}
+
+/* Reduction buffers start at multiples of 16 floats (64 bytes). */
+static size_t slot_floats(size_t count) { return (count + 15) / 16 * 16; }
+
+/* floor(log2(n)) + 1: the most stack levels a binary counter over n leaves holds */
+static int tree_levels(int64_t n) {
     int l = 0;
-    while ((1 << l) < n) l++;
+    while (n > 0) {
+        n >>= 1;
+        l++;
+    }
     return l;
 }
 
-mtn_needs mtn_needs_max(mtn_needs a, mtn_needs b) {
-    mtn_needs m = {a.per_thread > b.per_thread ? a.per_thread : b.per_thread,
-                   a.per_leaf > b.per_leaf ? a.per_leaf : b.per_leaf, a.shared > b.shared ? a.shared : b.shared};
-    return m;
+size_t mtn_tree_floats(size_t count, int64_t leaves) {
+    size_t out;
+    if (!mtn_mul_size(slot_floats(count), (size_t)tree_levels(leaves < 1 ? 1 : leaves), &out)) return SIZE_MAX;
+    return out;
 }
 
 /* *buf holds at least floats x copies floats afterwards */
@@ -156,10 +169,14 @@ static int grow(float **buf, size_t *have, size_t floats, size_t copies, const c
 }
 
 int mtn_exec_reserve(mtn_exec *ex, mtn_needs needs) {
-    /* reduction leaves: one slot per thread and one per tree level (leaves <= 2^16) */
-    ex->n_reduce = ex->threads + ceil_log2(1 << 16) + 1;
+    /* the reduction pool: a leaf slot per thread, and the tree's stack */
+    size_t leaf_slots, pool;
+    if (!mtn_mul_size(slot_floats(needs.per_leaf), (size_t)ex->threads, &leaf_slots) || needs.tree == SIZE_MAX ||
+        leaf_slots > SIZE_MAX - needs.tree)
+        return mtn_error_set(MTN_EOVERFLOW, "reduction buffers: sizes overflow");
+    pool = leaf_slots + needs.tree;
     int rc = grow(&ex->scratch, &ex->scratch_floats, needs.per_thread, (size_t)ex->threads, "per-thread scratch");
-    if (!rc) rc = grow(&ex->reduce, &ex->reduce_floats, needs.per_leaf, (size_t)ex->n_reduce, "reduction buffers");
+    if (!rc) rc = grow(&ex->reduce, &ex->reduce_floats, pool, 1, "reduction buffers");
     if (!rc) rc = grow(&ex->shared, &ex->shared_floats, needs.shared, 1, "shared scratch");
     return rc;
 }
@@ -236,9 +253,14 @@ typedef struct {
     float *stack[MAX_LEVELS];
 } tree;
 
-static void tree_init(mtn_exec *ex, tree *t) {
+/* Carves the pool into the slots a reduction of n leaves of count floats can hold
+ * at once: `wave` leaves in flight and the stack's levels (what reserve sized). */
+static void tree_init(mtn_exec *ex, tree *t, int n, int wave, size_t count) {
     memset(t, 0, sizeof *t);
-    for (int b = 0; b < ex->n_reduce; b++) t->free_bufs[t->n_free++] = ex->reduce + (size_t)b * ex->reduce_floats;
+    size_t stride = slot_floats(count);
+    int slots = wave + tree_levels(n);
+    MTN_ASSERT(slots <= MAX_THREADS + MAX_LEVELS && (size_t)slots * stride <= ex->reduce_floats);
+    for (int b = 0; b < slots; b++) t->free_bufs[t->n_free++] = ex->reduce + (size_t)b * stride;
 }
 
 static float *tree_buffer(tree *t) {
@@ -272,9 +294,9 @@ static void tree_finish(mtn_exec *ex, tree *t, size_t count, float *acc) {
 
 void mtn_exec_reduce(mtn_exec *ex, int n, size_t count, mtn_leaf_fn leaf, void *ctx, float *acc) {
     if (n <= 0) return;
-    MTN_ASSERT(count <= ex->reduce_floats && n <= (1 << 16));
+    MTN_ASSERT(n <= (1 << 16));
     tree t;
-    tree_init(ex, &t);
+    tree_init(ex, &t, n, ex->threads < n ? ex->threads : n, count);
     float *slots[MAX_THREADS];
     for (int base = 0; base < n; base += ex->threads) {
         int m = n - base < ex->threads ? n - base : ex->threads;
@@ -288,9 +310,9 @@ void mtn_exec_reduce(mtn_exec *ex, int n, size_t count, mtn_leaf_fn leaf, void *
 
 void mtn_exec_reduce_together(mtn_exec *ex, int n, size_t count, mtn_coop_leaf_fn leaf, void *ctx, float *acc) {
     if (n <= 0) return;
-    MTN_ASSERT(count <= ex->reduce_floats && n <= (1 << 16));
+    MTN_ASSERT(n <= (1 << 16));
     tree t;
-    tree_init(ex, &t);
+    tree_init(ex, &t, n, 1, count);
     for (int i = 0; i < n; i++) {
         float *out = tree_buffer(&t);
         leaf(ctx, i, out);

@@ -11,10 +11,8 @@
 #include "items.h"
 
 mtn_needs mtn_linear_needs(const mtn_linear *l, int n, int micro) {
-    (void)n;
-    (void)micro;
     size_t params = (size_t)l->out_f * (size_t)l->in_f + (size_t)l->out_f;
-    mtn_needs needs = {0, params, params};
+    mtn_needs needs = {0, params, params, mtn_tree_floats(params, n / nn_micro(n, micro))};
     return needs;
 }
 

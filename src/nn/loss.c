@@ -10,7 +10,7 @@
 #include "items.h"
 
 mtn_needs mtn_loss_needs(void) {
-    mtn_needs n = {0, 1, 0};
+    mtn_needs n = {0, 1, 0, mtn_tree_floats(1, 1 << 16)}; /* one float a leaf: any count of leaves */
     return n;
 }
 

@@ -90,7 +90,7 @@ mtn_needs nn_winograd_needs(const mtn_conv *cv, mtn_dims in, int micro) {
     wgeom g = make_wgeom(cv, in);
     tile_plan pl = make_tile_plan(&g, in.n, micro, g.block);
     mtn_needs n = {(size_t)g.points * (size_t)(g.cin + g.cout) * (size_t)pl.width, 0,
-                   (size_t)g.points * (size_t)g.cin * (size_t)g.cout};
+                   (size_t)g.points * (size_t)g.cin * (size_t)g.cout, 0};
     return n;
 }
 
@@ -491,7 +491,8 @@ mtn_needs nn_winograd_weight_needs(const mtn_conv *cv, mtn_dims in, int micro) {
     tile_plan pl = make_tile_plan(&g, in.n, micro, dw_block(&g));
     size_t count = dw_count(&g);
     /* V and dM for `width` tiles, then the bias sums in double */
-    mtn_needs n = {(size_t)g.points * (size_t)(g.cin + g.cout) * (size_t)pl.width + 2 * (size_t)g.cout, count, count};
+    mtn_needs n = {(size_t)g.points * (size_t)(g.cin + g.cout) * (size_t)pl.width + 2 * (size_t)g.cout, count, count,
+                   mtn_tree_floats(count, (int64_t)(in.n / pl.micro) * pl.chunks)};
     return n;
 }
 

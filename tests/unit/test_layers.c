@@ -387,13 +387,13 @@ static void relu_bwd(fd_case *c) { mtn_relu_backward(c->ex, G(c, 0), c->r, c->ou
 
 static void test_relu_and_add(void) {
     fd_case c = {.name = "relu (|x| >= 0.1)", .forward = relu_fwd, .backward = relu_bwd, .h = 1e-2};
-    c.ex = exec_with(2, (mtn_needs){0, 0, 0});
+    c.ex = exec_with(2, (mtn_needs){0, 0, 0, 0});
     add_var(&c, "in", rand_away_from_zero(300, 51, 0.1f), 300);
     set_output(&c, 300, 52);
     fd_check(&c);
 
     /* in place, NaN kept, and the residual sum */
-    mtn_exec *ex = exec_with(2, (mtn_needs){0, 0, 0});
+    mtn_exec *ex = exec_with(2, (mtn_needs){0, 0, 0, 0});
     float v[4] = {-1.5f, 0.0f, 2.5f, NAN}, a[3] = {1, 2, 3}, b[3] = {0.5f, -2, 4}, s[3];
     mtn_relu_forward(ex, v, v, 4);
     CU_ASSERT(v[0] == 0.0f && v[1] == 0.0f && v[2] == 2.5f && isnan(v[3]));
@@ -407,14 +407,14 @@ static void dropout_bwd(fd_case *c) { mtn_dropout_backward(c->ex, G(c, 0), c->r,
 
 static void test_dropout(void) {
     fd_case c = {.name = "dropout p = 0.4", .forward = dropout_fwd, .backward = dropout_bwd, .h = 0.25, .p = 0.4f};
-    c.ex = exec_with(2, (mtn_needs){0, 0, 0});
+    c.ex = exec_with(2, (mtn_needs){0, 0, 0, 0});
     c.mask = malloc(301);
     add_var(&c, "in", rand_floats(301, 61, -1, 1), 301);
     set_output(&c, 301, 62);
     fd_check(&c);
 
     enum { N = 200003 };
-    mtn_exec *ex = exec_with(3, (mtn_needs){0, 0, 0});
+    mtn_exec *ex = exec_with(3, (mtn_needs){0, 0, 0, 0});
     float *x = rand_floats(N, 63, -1, 1), *y = malloc(sizeof(float) * N), *dx = calloc(N, sizeof(float));
     float *y2 = malloc(sizeof(float) * N), p = 0.3f, scale = 1.0f / (1.0f - p);
     uint8_t *mask = malloc(N), *mask2 = malloc(N);
@@ -471,7 +471,7 @@ static void maxpool_bwd(fd_case *c) { mtn_maxpool_backward(c->ex, G(c, 0), c->r,
 
 static void check_maxpool(const char *name, mtn_maxpool mp, mtn_dims in) {
     fd_case c = {.name = name, .forward = maxpool_fwd, .backward = maxpool_bwd, .h = 1e-2, .mp = mp, .dims = in};
-    c.ex = exec_with(2, (mtn_needs){0, 0, 0});
+    c.ex = exec_with(2, (mtn_needs){0, 0, 0, 0});
     int64_t n_out = mtn_dims_numel(mtn_maxpool_out_dims(&mp, in));
     c.argmax = malloc(sizeof(int32_t) * (size_t)n_out);
     add_var(&c, "in", rand_distinct(mtn_dims_numel(in), 71), mtn_dims_numel(in));
@@ -489,7 +489,7 @@ static void test_pooling(void) {
     CU_ASSERT(o.d == 2 && o.h == 3 && o.w == 4);
 
     /* argmax: the flat index within the plane, the first maximum on ties */
-    mtn_exec *ex = exec_with(1, (mtn_needs){0, 0, 0});
+    mtn_exec *ex = exec_with(1, (mtn_needs){0, 0, 0, 0});
     float x[8] = {1, 3, 3, 0, /* row 2 */ 2, 3, -1, 5}, y[2];
     int32_t arg[2];
     mtn_maxpool_forward(ex, y, arg, x, &(mtn_maxpool){{1, 2, 2}}, (mtn_dims){1, 1, 1, 2, 4});
@@ -498,7 +498,7 @@ static void test_pooling(void) {
 
     fd_case c = {.name = "avgpool to 1 (3d)", .forward = avgpool_fwd, .backward = avgpool_bwd, .h = 0.25,
                  .dims = {3, 4, 2, 3, 5}};
-    c.ex = exec_with(2, (mtn_needs){0, 0, 0});
+    c.ex = exec_with(2, (mtn_needs){0, 0, 0, 0});
     add_var(&c, "in", rand_floats(mtn_dims_numel(c.dims), 73, -1, 1), mtn_dims_numel(c.dims));
     set_output(&c, 12, 74);
     fd_check(&c);
@@ -531,14 +531,14 @@ static void concat_bwd(fd_case *c) { mtn_concat_backward(c->ex, G(c, 0), G(c, 1)
 static void test_concat(void) {
     fd_case c = {.name = "concat (2, 3 + 2, 7)", .forward = concat_fwd, .backward = concat_bwd, .h = 0.25, .n = 2,
                  .ca = 3, .cb = 2, .spatial = 7};
-    c.ex = exec_with(2, (mtn_needs){0, 0, 0});
+    c.ex = exec_with(2, (mtn_needs){0, 0, 0, 0});
     add_var(&c, "a", rand_floats(42, 91, -1, 1), 42);
     add_var(&c, "b", rand_floats(28, 92, -1, 1), 28);
     set_output(&c, 70, 93);
     fd_check(&c);
 
     /* the layout, and a NULL gradient */
-    mtn_exec *ex = exec_with(2, (mtn_needs){0, 0, 0});
+    mtn_exec *ex = exec_with(2, (mtn_needs){0, 0, 0, 0});
     float a[4] = {1, 2, 3, 4}, b[2] = {5, 6}, y[6], da[4] = {0}, dy[6] = {1, 2, 3, 4, 5, 6};
     mtn_concat_forward(ex, y, a, b, 2, 2, 1, 1); /* a (2, 2, 1), b (2, 1, 1) */
     const float want[6] = {1, 2, 5, 3, 4, 6};
@@ -816,7 +816,7 @@ static void run_every_layer(mtn_exec *ex, record *rec) {
 static void test_same_bits_any_threads(void) {
     record rec[3] = {{0}};
     for (int t = 1; t <= 3; t++) {
-        mtn_exec *ex = exec_with(t, (mtn_needs){0, 0, 0});
+        mtn_exec *ex = exec_with(t, (mtn_needs){0, 0, 0, 0});
         run_every_layer(ex, &rec[t - 1]);
         mtn_exec_free(ex);
     }
@@ -885,7 +885,7 @@ static void test_halves_combine(void) {
         {"convT3d", 1, {0}, {2, 3, {2, 2, 2}}, {0}, {4, 2, 16, 16, 16}, 2},
         {"linear", 2, {0}, {0}, {96, 40}, {32, 96, 1, 1, 1}, 4},
     };
-    mtn_exec *ex = exec_with(2, (mtn_needs){0, 0, 0});
+    mtn_exec *ex = exec_with(2, (mtn_needs){0, 0, 0, 0});
     for (size_t i = 0; i < sizeof layers / sizeof layers[0]; i++) {
         const wlayer *l = &layers[i];
         int n = l->in.n, h = n / 2;
@@ -924,7 +924,7 @@ static void test_bn_fused_relu(void) {
     mtn_dims d = {4, 3, 1, 5, 6};
     int64_t n = mtn_dims_numel(d);
     int C = d.c;
-    mtn_needs needs = {0, 0, 0};
+    mtn_needs needs = {0, 0, 0, 0};
     mtn_bn plain = {.c = C, .eps = 1e-5f, .momentum = 0.1f};
     needs = mtn_needs_max(needs, mtn_bn_needs(&plain, d, 2));
     mtn_exec *ex = exec_with(2, needs);

@@ -28,7 +28,7 @@ static void test_tree_sum_is_exec_reduce(void) {
     for (int threads = 1; threads <= 3; threads += 2) {
         mtn_exec *ex = NULL;
         CU_ASSERT_EQUAL_FATAL(mtn_exec_create(threads, &ex), 0);
-        mtn_needs need = {0, COUNT, 0};
+        mtn_needs need = {0, COUNT, 0, mtn_tree_floats(COUNT, 40)};
         CU_ASSERT_EQUAL_FATAL(mtn_exec_reserve(ex, need), 0);
         for (int n = 1; n <= 40; n++) {
             float acc[COUNT] = {0};
