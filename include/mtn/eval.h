@@ -1,10 +1,11 @@
 /* mtn/eval.h — evaluation helpers over label volumes: connected components (what
  * Task 3's cell counts, sizes and distances, and the phantom's calibration, are built
- * on); and Task 1's unsupervised baselines, PCA and NMF. Arrays are C order (z, y, x),
- * x fastest; the caller owns every buffer it passes in. */
+ * on); Task 3's semantic features; and Task 1's unsupervised baselines, PCA and NMF.
+ * Arrays are C order (z, y, x), x fastest; the caller owns every buffer it passes in. */
 #ifndef MTN_EVAL_H
 #define MTN_EVAL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "mtn/core.h"
@@ -17,6 +18,26 @@
  * INT32_MAX voxels or more (or a dimension is negative), MTN_ENOMEM. */
 int mtn_components_label(const uint8_t *mask, int64_t nz, int64_t ny, int64_t nx, int32_t *labels,
                          int64_t *n_components);
+
+/* ------------------------------------------------- Task 3 semantic features --- */
+
+/* Task 3's five semantic features of a pixel-label volume `labels` (z, h, w) holding
+ * MTNeuro's values (0 background, 1 vessel, 2 cell, 3 axon), one row per image, or
+ * with `quadrants` one row per quadrant: row 4*slice + corner, corners [:h/2, :w/2],
+ * [:h/2, w/2:], [h/2:, :w/2], [h/2:, w/2:] (h/2 rounded down, as numpy's slices).
+ * Columns (MTN_FEATURES_COLUMNS): vessel_pct, axon_pct = 100 x pixels of label 1 / 3
+ * over the image's pixels (0 when none); cells are the 3D 6-connected components of
+ * label 2 over the whole stack; cell_count = the components present in the image
+ * (one however its footprint there splits); cell_size_px = mean footprint (pixels in
+ * the image) over them, NaN with none; nn_dist_px = mean over them of the Euclidean
+ * distance from a cell's footprint centroid (row, col) to the nearest other cell's,
+ * NaN with fewer than 2 (MTNeuro's code averaged in the self-distance 0, halving it).
+ * `out` holds rows x 5 doubles, rows = z or 4 z. Errors: a value other than 0..3 ->
+ * MTN_EDATA naming it and its (z, y, x); a dimension < 1 (< 2 for h and w with
+ * quadrants) -> MTN_EDATA; MTN_EOVERFLOW (2^31 voxels or more); MTN_ENOMEM. */
+#define MTN_FEATURES_COLUMNS "vessel_pct,axon_pct,cell_count,cell_size_px,nn_dist_px"
+enum { MTN_FEATURES_NCOL = 5 };
+int mtn_features(const uint8_t *labels, int64_t z, int64_t h, int64_t w, bool quadrants, double *out);
 
 /* ------------------------------------------------ Task 1 baselines: PCA, NMF --- */
 

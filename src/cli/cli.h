@@ -54,6 +54,7 @@ int mtn_cmd_version(int argc, char **argv);
 int mtn_cmd_stage(int argc, char **argv);
 int mtn_cmd_bench(int argc, char **argv);
 int mtn_cmd_infer(int argc, char **argv);
+int mtn_cmd_features(int argc, char **argv);
 int mtn_cmd_run(int argc, char **argv);
 int mtn_cmd_train(int argc, char **argv);
 int mtn_cmd_report(int argc, char **argv);

@@ -161,8 +161,34 @@ const mtn_command mtn_commands[] = {
      "the file and what was expected), 4 unreadable or unwritable file.\n",
      mtn_cmd_infer, NULL},
     {"features", "Task 3 semantic features from pixel labels",
-     "usage: mtneuro features --input L.h5 -o F.h5 [--quadrants]\n",
-     NULL, "issue #6 (Task 2 and Task 3)"},
+     "usage: mtneuro features --input L.h5 -o F.h5 [--quadrants]\n"
+     "\n"
+     "Computes Task 3's five semantic features of each image (or quadrant) of a\n"
+     "pixel-label volume:\n"
+     "  L.h5:/labels    integers (Z, H, W), MTNeuro's values: 0 background, 1 vessel,\n"
+     "                  2 cell, 3 axon (any other value is an error naming its position)\n"
+     "  F.h5:/features  float64 (Z, 5), or (4 Z, 5) with --quadrants, columns\n"
+     "                  vessel_pct, axon_pct, cell_count, cell_size_px, nn_dist_px;\n"
+     "                  written atomically, with attributes columns, rows, units,\n"
+     "                  definitions, missing, labels\n"
+     "\n"
+     "  vessel_pct, axon_pct  percent of the pixels with label 1 / 3 (0 when none)\n"
+     "  cell_count            cells present: 3D 6-connected components of label 2 over\n"
+     "                        the whole stack, each counted once per image it appears in\n"
+     "  cell_size_px          mean footprint of those cells in the image, in pixels\n"
+     "                        (NaN without cells)\n"
+     "  nn_dist_px            mean distance from a cell's footprint centroid to the\n"
+     "                        nearest other cell's, in pixels (NaN with fewer than 2)\n"
+     "Pixels are the input's (1.17 um at MTNeuro's full resolution). Unlike MTNeuro's\n"
+     "code, nn_dist_px leaves out the self-distance 0 (which halved it) and a quadrant\n"
+     "without vessels gives 0 (where it crashed).\n"
+     "\n"
+     "  --quadrants   one row per quadrant: row 4*slice + corner, corners [:h,:w],\n"
+     "                [:h,w:], [h:,:w], [h:,w:] with h = H//2, w = W//2 (as MTNeuro)\n"
+     "\n"
+     "Exit status: 0 written, 2 usage error, 3 bad labels (the message names the file\n"
+     "and what was expected), 4 unreadable input or unwritable output.\n",
+     mtn_cmd_features, NULL},
     {"bench", "measure training-step throughput and peak memory",
      "usage: mtneuro bench --model resnet18|unet2d|unet3d [--size S] [--depth D] [--batch B]\n"
      "                     [--micro M] [--threads T] [--steps N] [--warmup W]\n"

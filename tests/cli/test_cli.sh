@@ -22,7 +22,7 @@ for cmd in run check stage train report serve infer features bench aggregate ver
   expect 0 "$bin" "$cmd" --help
   contains "$tmp/out" "usage: mtneuro $cmd"
 done
-for cmd in features aggregate; do
+for cmd in aggregate; do
   expect 1 "$bin" "$cmd" x
   contains "$tmp/err" "$cmd: not built yet; planned in issue #"
   expect 0 "$bin" "$cmd" --help
