@@ -89,7 +89,7 @@ const mtn_command mtn_commands[] = {
     {"report", "print the paper's tables from result archives",
      "usage: mtneuro report RESULTS.h5 [MORE.h5 ...] [--format md|csv|json]\n"
      "\n"
-     "Reads result archives (results/<job>/<run-id>.h5, written by `mtneuro run`) and\n"
+     "Reads result archives (results/<job>/<job>.h5, written by `mtneuro run`) and\n"
      "prints the paper's table layout from them: for Table 1 and Table A3 the paper's\n"
      "rows (Supervised, Sup w/ Mixup, BYOL, MYOW, MYOW-m, PCA, NMF) and columns, each\n"
      "cell our accuracy, mean ± sample std over the seeds that finished (n shown when\n"
