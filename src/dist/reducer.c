@@ -23,7 +23,7 @@ struct mtn_reducer {
     float *small;            /* size x SMALL_COUNT: all-gathered small arrays */
     float **parts;           /* size pointers */
     exchange_plan plans[2];  /* alltoallv of a bucket, double-buffered */
-    int gather_counts[2][MAX_RANKS], gather_displs[2][MAX_RANKS];
+    int gather_counts[MAX_RANKS], gather_displs[MAX_RANKS]; /* one gather in flight */
     double seconds;
 };
 
@@ -130,11 +130,11 @@ int mtn_reducer_sum(mtn_reducer *r, float *buf, size_t count) {
         memcpy(buf + b0 + s0, r->parts[at], sizeof(float) * mine);
         for (int j = 0; j < r->size; j++) {
             size_t s = slice_start(len, j, r->size);
-            r->gather_counts[which][j] = (int)(slice_start(len, j + 1, r->size) - s);
-            r->gather_displs[which][j] = (int)s;
+            r->gather_counts[j] = (int)(slice_start(len, j + 1, r->size) - s);
+            r->gather_displs[j] = (int)s;
         }
-        MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_FLOAT, buf + b0, r->gather_counts[which], r->gather_displs[which],
-                        MPI_FLOAT, r->comm, &gather);
+        MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_FLOAT, buf + b0, r->gather_counts, r->gather_displs, MPI_FLOAT, r->comm,
+                        &gather);
     }
     MPI_Wait(&gather, MPI_STATUS_IGNORE);
     r->seconds += mtn_now() - t0;

@@ -141,6 +141,12 @@ static double frobenius_loss(const float *x, const float *w, const float *h, int
     return sqrt(sum);
 }
 
+/* The shape and the values (non-negative, finite) of an input; its mean for the init. */
+static int check_input(const float *x, int64_t n, int d, int k, double *mean) {
+    int status = check_shape(n, d, k);
+    return status != MTN_OK ? status : check_values(x, n, d, mean);
+}
+
 int mtn_nmf_fit(const float *x, int64_t n, int d, int k, int iterations, uint64_t seed, mtn_nmf *out, float *w) {
     MTN_ASSERT(out != NULL);
     memset(out, 0, sizeof *out);
@@ -148,11 +154,9 @@ int mtn_nmf_fit(const float *x, int64_t n, int d, int k, int iterations, uint64_
     if (d < 1) return mtn_error_set(MTN_EUSAGE, "nmf: %d features; NMF needs at least 1", d);
     if (k < 1) return mtn_error_set(MTN_EUSAGE, "nmf: %d components; NMF needs at least 1", k);
     if (iterations < 0) return mtn_error_set(MTN_EUSAGE, "nmf: %d iterations", iterations);
-    int status = check_shape(n, d, k);
-    if (status != MTN_OK) return status;
     MTN_ASSERT(x != NULL);
     double mean = 0.0;
-    status = check_values(x, n, d, &mean);
+    int status = check_input(x, n, d, k, &mean);
     if (status != MTN_OK) return status;
 
     const int rows = (int)n;
@@ -194,11 +198,9 @@ int mtn_nmf_transform(const mtn_nmf *m, const float *x, int64_t n, int iteration
     if (n < 0) return mtn_error_set(MTN_EUSAGE, "nmf: transform of %lld samples", (long long)n);
     if (iterations < 0) return mtn_error_set(MTN_EUSAGE, "nmf: %d iterations", iterations);
     if (n == 0) return MTN_OK;
-    int status = check_shape(n, d, k);
-    if (status != MTN_OK) return status;
     MTN_ASSERT(x != NULL && w != NULL);
     double mean = 0.0;
-    status = check_values(x, n, d, &mean);
+    int status = check_input(x, n, d, k, &mean);
     if (status != MTN_OK) return status;
 
     const int rows = (int)n;

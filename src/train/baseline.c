@@ -16,8 +16,6 @@
 typedef struct {
     float *xtr, *xte, *etr, *ete; /* images and embeddings of train and test */
     int32_t *ytr, *yte;
-    int64_t *scratch;
-    uint32_t *ids;
 } baseline_data;
 
 static void data_free(baseline_data *b) {
@@ -27,21 +25,18 @@ static void data_free(baseline_data *b) {
     free(b->ete);
     free(b->ytr);
     free(b->yte);
-    free(b->scratch);
-    free(b->ids);
 }
 
-static int read_split(mtn_dataset *d, mtn_split split, int64_t n, size_t sample, float **x, int32_t **y,
-                      baseline_data *b) {
+/* Every sample of a split, in order. */
+static int read_split(mtn_dataset *d, mtn_split split, int64_t n, size_t sample, float **x, int32_t **y) {
     *x = malloc(sizeof(float) * (size_t)n * sample + 1);
     *y = malloc(sizeof(int32_t) * (size_t)n + 1);
-    free(b->scratch);
-    free(b->ids);
-    b->scratch = malloc(sizeof(int64_t) * (size_t)n + 1);
-    b->ids = malloc(sizeof(uint32_t) * (size_t)n + 1);
-    if (!*x || !*y || !b->scratch || !b->ids) return mtn_error_set(MTN_ENOMEM, "out of memory reading the images");
-    for (int64_t i = 0; i < n; i++) b->ids[i] = (uint32_t)i;
-    return read_samples(d, split, b->ids, (int)n, b->scratch, *x, *y);
+    int64_t *all = malloc(sizeof(int64_t) * (size_t)n + 1);
+    int rc = !*x || !*y || !all ? mtn_error_set(MTN_ENOMEM, "out of memory reading the images") : MTN_OK;
+    for (int64_t i = 0; !rc && i < n; i++) all[i] = i;
+    if (!rc) rc = mtn_dataset_read(d, split, all, (int)n, *x, *y);
+    free(all);
+    return rc;
 }
 
 /* Standardise columns of e (n, k) with the mean and std of the first n_fit rows. */
@@ -122,7 +117,10 @@ static int linear_probe(const mtn_run_config *run, int seed, const float *etr, c
         res->accuracy = nte ? (double)right / (double)nte : 0.0;
         res->weights_crc = 0;
     }
-    free(p), free(g), free(m1), free(m2), free(xb), free(out), free(dout), free(yb), free(order);
+    float *bufs[] = {p, g, m1, m2, xb, out, dout};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
+    free(yb);
+    free(order);
     mtn_exec_free(ex);
     return rc;
 }
@@ -135,8 +133,8 @@ static int compute(seed_job *j, mtn_seed_result *res) {
     baseline_data b;
     memset(&b, 0, sizeof b);
     double t0 = mtn_now();
-    int rc = read_split(j->data, MTN_SPLIT_TRAIN, ntr, sample, &b.xtr, &b.ytr, &b);
-    if (!rc) rc = read_split(j->data, MTN_SPLIT_TEST, nte, sample, &b.xte, &b.yte, &b);
+    int rc = read_split(j->data, MTN_SPLIT_TRAIN, ntr, sample, &b.xtr, &b.ytr);
+    if (!rc) rc = read_split(j->data, MTN_SPLIT_TEST, nte, sample, &b.xte, &b.yte);
     if (!rc) {
         b.etr = malloc(sizeof(float) * (size_t)ntr * (size_t)k + 1);
         b.ete = malloc(sizeof(float) * (size_t)nte * (size_t)k + 1);

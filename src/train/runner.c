@@ -74,7 +74,7 @@ static int staged_path(const char *out_dir, const mtn_task_config *t, const char
 }
 
 static int stage_all(work *w, int n, const char *out_dir, const char *source, const mtn_run_opts *o,
-                     MPI_Comm world, bool quiet) {
+                     MPI_Comm world) {
     if (o->data) { /* a staged file given: no staging */
         for (int i = 0; i < n; i++)
             if (mtn_format_path(w[i].staged, sizeof w[i].staged, "%s", o->data)) return MTN_EUSAGE;
@@ -100,7 +100,7 @@ static int stage_all(work *w, int n, const char *out_dir, const char *source, co
         mtn_stage_report rep;
         memset(&rep, 0, sizeof rep);
         rc = mtn_stage(&w[i].cfg.task, src, w[i].staged, world, &rep);
-        if (!rc && !quiet && mtn_log_rank() == 0) {
+        if (!rc && !o->quiet && mtn_log_rank() == 0) {
             if (rep.was_complete) printf("stage: %s is staged already (%lld tiles)\n", w[i].staged, (long long)rep.tiles_total);
             else
                 printf("stage: %s: %lld tiles, %.1f MB from %s in %.1f s\n", w[i].staged, (long long)rep.tiles_total,
@@ -331,7 +331,7 @@ int mtn_run_job(const mtn_job_config *job, const mtn_run_opts *opts, MPI_Comm wo
         }
     }
     rc = mtn_agree(rc, world);
-    if (!rc) rc = stage_all(w, n, out_dir, source, &o, world, o.quiet);
+    if (!rc) rc = stage_all(w, n, out_dir, source, &o, world);
     if (!rc) rc = train_all(w, n, &lay, &o, out_dir);
     rc = mtn_agree(rc, world);
     if (!rc) gather(w, n, &lay, world);

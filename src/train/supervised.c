@@ -119,12 +119,16 @@ static int trainer_create(trainer *t, seed_job *j, int batch_local, int micro, i
     t->perm = alloc_n((size_t)batch_local * (size_t)j->size, sizeof(uint32_t));
     t->pair = alloc_n(two, sizeof(uint32_t));
     t->scratch = alloc_n(two, sizeof(int64_t));
-    t->ev.xq = alloc_n(two * sample, sizeof(float));
+    float *xq = alloc_n(two * sample, sizeof(float));
+    t->ev = (evaluator){t->model, t->quad, t->x, xq, t->y, t->scratch, t->ids, net->input_norm == MTN_NORM_IMAGE};
     if (!t->x || !t->xm || !t->soft || !t->dlogits || !t->whole_save || !t->momentum || !t->y || !t->order ||
-        !t->ids || !t->perm || !t->pair || !t->scratch || !t->ev.xq)
+        !t->ids || !t->perm || !t->pair || !t->scratch || !xq)
         return mtn_error_set(MTN_ENOMEM, "run %s: out of memory for training buffers", j->run->name);
-    t->ev = (evaluator){t->model, t->quad, t->x, t->ev.xq, t->y, t->scratch, t->ids,
-                        net->input_norm == MTN_NORM_IMAGE};
+    /* mixup pairs sample i with its partner, read into row L + i (and back) */
+    for (int i = 0; i < batch_local; i++) {
+        t->pair[i] = (uint32_t)(batch_local + i);
+        t->pair[batch_local + i] = (uint32_t)i;
+    }
     mtn_model_init(t->model, (uint64_t)j->seed);
     return MTN_OK;
 }
@@ -195,7 +199,6 @@ int train_supervised(seed_job *j, mtn_seed_result *res) {
     mtn_progress_opts po = {NULL, MTN_PROGRESS_AUTO, 0, NULL};
     mtn_progress_begin(&prog, label, total, &po);
     prog.silent = prog.silent || !j->progress;
-    double comm0 = mtn_reducer_seconds(t.reducer);
     while (!rc && st.step < total) {
         int64_t step = st.step, epoch = step / per_epoch, at = (step % per_epoch) * B;
         double t0 = mtn_now();
@@ -217,10 +220,6 @@ int train_supervised(seed_job *j, mtn_seed_result *res) {
             for (int i = 0; i < L; i++) t.ids[L + i] = t.order[at + t.perm[j->rank * L + i]];
             rc = read_samples(j->data, MTN_SPLIT_TRAIN, t.ids + L, L, t.scratch + L, t.x + (size_t)L * sample,
                               t.y + L);
-            for (int i = 0; i < L; i++) {
-                t.pair[i] = (uint32_t)(L + i);
-                t.pair[L + i] = (uint32_t)i;
-            }
         }
         rc = mtn_agree(rc, j->comm);
         if (rc) break;
@@ -283,19 +282,14 @@ int train_supervised(seed_job *j, mtn_seed_result *res) {
     }
     mtn_progress_end(&prog, rc ? "failed" : "done");
     double train_s = mtn_now() - t_start;
-    (void)comm0;
     memset(res, 0, sizeof *res);
     if (!rc) {
         double e0 = mtn_now();
         sync_quad(&t);
-        rc = evaluate_split(j, &t.ev, MTN_SPLIT_TEST, classes, &res->confusion[0][0], &res->quadrant_confusion[0][0]);
+        /* K x K counts, spread into the result's MTN_MAX_CLASSES rows */
+        int64_t c[MTN_MAX_CLASSES * MTN_MAX_CLASSES], q[MTN_MAX_CLASSES * MTN_MAX_CLASSES];
+        rc = evaluate_split(j, &t.ev, MTN_SPLIT_TEST, classes, c, q);
         if (!rc) {
-            /* evaluate_split fills K x K; spread into the fixed MTN_MAX_CLASSES rows */
-            int64_t c[MTN_MAX_CLASSES * MTN_MAX_CLASSES], q[MTN_MAX_CLASSES * MTN_MAX_CLASSES];
-            memcpy(c, res->confusion, sizeof c);
-            memcpy(q, res->quadrant_confusion, sizeof q);
-            memset(res->confusion, 0, sizeof res->confusion);
-            memset(res->quadrant_confusion, 0, sizeof res->quadrant_confusion);
             for (int a = 0; a < classes; a++)
                 for (int b = 0; b < classes; b++) {
                     res->confusion[a][b] = c[a * classes + b];
