@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "mtn/nn.h"
+#include "conv_shift.h"
 #include "winograd.h"
 
 mtn_dims mtn_conv_out_dims(const mtn_conv *cv, mtn_dims in) {
@@ -286,6 +287,8 @@ mtn_needs mtn_conv_needs(const mtn_conv *cv, mtn_dims in, int micro) {
         size_t cols = (size_t)mi * (size_t)g.P, shared = (size_t)(g.kk + g.cout) * cols + nw;
         if (shared > n.shared) n.shared = shared;
     }
+    if (!coop_weights(&g, in.n, micro) && nn_shift_weight_fits(cv, in))
+        n = mtn_needs_max(n, nn_shift_weight_needs(cv, in, micro));
     mtn_conv flipped = flipped_conv(cv);
     mtn_dims od = mtn_conv_out_dims(cv, in);
     if (nn_winograd_fits(cv, in)) {
@@ -543,6 +546,8 @@ void mtn_conv_backward(mtn_exec *ex, float *din, float *dw, float *dbias, const 
         }
     } else if (nn_winograd_weight_fits(cv, in_dims)) {
         nn_winograd_weight_grad(ex, dw, dbias, dout, in, cv, in_dims, micro);
+    } else if (nn_shift_weight_fits(cv, in_dims)) {
+        nn_shift_weight_grad(ex, dw, dbias, dout, in, cv, in_dims, micro);
     } else {
         dw_ctx c = {dout, in, g, make_plan(n, micro, g.P, WEIGHT_COLUMNS), ex, dbias != NULL};
         memset(shared, 0, sizeof(float) * count);

@@ -30,7 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/nn/winograd.h" /* which convolutions take the Winograd road */
+#include "../../src/nn/conv_shift.h" /* which weight gradients take the shifted-GEMM road */
+#include "../../src/nn/winograd.h"   /* which convolutions take the Winograd road */
 #include "harness.h"
 #include "mtn/nn.h"
 
@@ -274,6 +275,16 @@ static void test_conv_gradients(void) {
     CU_ASSERT(nn_winograd_weight_fits(&(mtn_conv){16, 16, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}}, (mtn_dims){1, 16, 6, 8, 9}));
     check_conv("conv3d 3x3x3 Winograd dW +bias", (mtn_conv){16, 16, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}},
                (mtn_dims){1, 16, 6, 8, 9}, true);
+    /* the shifted-GEMM weight gradient (2D, stride 1, 8 channels or more, long rows):
+     * odd width, one band; a 3 x 1 kernel whose planes split into two bands */
+    mtn_conv s1 = {8, 3, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}}, s2 = {8, 2, {1, 3, 1}, {1, 1, 1}, {0, 1, 0}};
+    mtn_dims d1 = {2, 8, 1, 34, 31}, d2 = {1, 8, 1, 128, 72};
+    CU_ASSERT(nn_shift_weight_fits(&s1, d1) && nn_shift_weight_fits(&s2, d2));
+    CU_ASSERT(!nn_shift_weight_fits(&s1, (mtn_dims){2, 8, 1, 16, 16}));                            /* rows too short */
+    CU_ASSERT(!nn_shift_weight_fits(&(mtn_conv){8, 3, {1, 3, 3}, {1, 2, 2}, {0, 1, 1}}, d1)); /* stride 2 */
+    CU_ASSERT(!nn_shift_weight_fits(&(mtn_conv){4, 3, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}}, (mtn_dims){2, 4, 1, 34, 31}));
+    check_conv("conv2d 3x3 shifted dW +bias", s1, d1, true);
+    check_conv("conv2d 3x1 shifted dW, 2 bands", s2, d2, false);
 }
 
 static void convt_fwd(fd_case *c) {
@@ -689,6 +700,7 @@ static void run_every_layer(mtn_exec *ex, record *rec) {
     } wl[] = {
         {false, {3, 4, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}}, {0}, {2, 3, 1, 128, 128}},
         {false, {3, 4, {1, 3, 3}, {1, 2, 2}, {0, 1, 1}}, {0}, {2, 3, 1, 128, 128}},
+        {false, {8, 4, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}}, {0}, {2, 8, 1, 128, 128}}, /* shifted dW, 4 bands */
         {false, {2, 2, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}}, {0}, {1, 2, 32, 32, 32}},
         {true, {0}, {4, 2, {1, 2, 2}}, {2, 4, 1, 128, 128}},
         {true, {0}, {2, 2, {2, 2, 2}}, {1, 2, 32, 32, 32}},
@@ -881,6 +893,7 @@ static void wl_run(const wlayer *l, mtn_exec *ex, int n, float *y, float *dx, fl
 static void test_halves_combine(void) {
     const wlayer layers[] = {
         {"conv2d", 0, {3, 4, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}}, {0}, {0}, {4, 3, 1, 128, 128}, 1},
+        {"conv2d shifted dW", 0, {8, 4, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}}, {0}, {0}, {4, 8, 1, 128, 128}, 1},
         {"convT2d", 1, {0}, {4, 2, {1, 2, 2}}, {0}, {4, 4, 1, 128, 128}, 1},
         {"convT3d", 1, {0}, {2, 3, {2, 2, 2}}, {0}, {4, 2, 16, 16, 16}, 2},
         {"linear", 2, {0}, {0}, {96, 40}, {32, 96, 1, 1, 1}, 4},
