@@ -147,6 +147,9 @@ typedef struct {
     uint8_t origin[MTN_MAX_KEYS];
 } mtn_network_config;
 
+/* The micro-batch of a batch when the config gives none: its largest divisor up to 8. */
+int mtn_default_micro_batch(int batch_size);
+
 /* Names for printing: "ResNet-18", "SGD", "byol", ... */
 const char *mtn_model_name(mtn_model_kind m);
 const char *mtn_optimizer_name(mtn_optimizer o);
@@ -185,6 +188,11 @@ typedef struct {
     char encoder_job[MTN_PATH_MAX];
     char encoder_run[MTN_NAME_MAX];
     mtn_method encoder_method;
+    char encoder_job_name[MTN_NAME_MAX]; /* its job's name: weights in results/<name>/weights */
+    int encoder_downsample;              /* the resolution the encoder was trained at */
+    /* "checkpoint": where the encoder's weights are instead, {seed} standing for the
+     * seed (e.g. imported from PyTorch); "" = that run's own weights */
+    char encoder_checkpoint[MTN_PATH_MAX];
 } mtn_run_config;
 
 /* The paper table a job reproduces (report prints its layout). */
@@ -213,6 +221,9 @@ int mtn_task_load(const char *path, mtn_task_config *out);
 int mtn_network_load(const char *path, mtn_network_config *out);
 int mtn_job_load(const char *path, mtn_job_config *out);
 void mtn_job_free(mtn_job_config *job);
+/* Keeps only the runs named in `names` (comma-separated), in job order: MTN_EUSAGE
+ * naming an unknown one (with a "did you mean"). */
+int mtn_job_select_runs(mtn_job_config *job, const char *names);
 
 /* From a JSON text already in memory; `name` is used in messages as the file name. */
 int mtn_task_parse(const char *text, const char *name, mtn_task_config *out);

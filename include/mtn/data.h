@@ -102,6 +102,11 @@ int64_t mtn_dataset_sample_tile(const mtn_dataset *d, mtn_split split, int64_t i
  * pixel label values. y may be NULL. */
 int mtn_dataset_read(mtn_dataset *d, mtn_split split, const int64_t *samples, int n, float *x, int32_t *y);
 
+/* Downsampling filters (stage time; see downsample.c for why these). src is (h*ds,
+ * w*ds), dst (h, w). */
+void mtn_downsample_mean_u8(const uint8_t *src, int h, int w, int ds, uint8_t *dst);
+void mtn_downsample_mode_u8(const uint8_t *src, int h, int w, int ds, uint8_t *dst);
+
 /* Task 1: the class of an ROI value (reference-implementation.md §3), or -1 for
  * 0 (clear), which MTNeuro wrongly counted as cortex. */
 int mtn_roi_class(uint64_t roi);

@@ -1,6 +1,7 @@
 /* mtn/eval.h — evaluation helpers over label volumes: connected components (what
  * Task 3's cell counts, sizes and distances, and the phantom's calibration, are built
- * on); Task 3's semantic features; and Task 1's unsupervised baselines, PCA and NMF.
+ * on); Task 3's semantic features and its linear readout (least squares, R²); and
+ * Task 1's unsupervised baselines, PCA and NMF.
  * Arrays are C order (z, y, x), x fastest; the caller owns every buffer it passes in. */
 #ifndef MTN_EVAL_H
 #define MTN_EVAL_H
@@ -38,6 +39,63 @@ int mtn_components_label(const uint8_t *mask, int64_t nz, int64_t ny, int64_t nx
 #define MTN_FEATURES_COLUMNS "vessel_pct,axon_pct,cell_count,cell_size_px,nn_dist_px"
 enum { MTN_FEATURES_NCOL = 5 };
 int mtn_features(const uint8_t *labels, int64_t z, int64_t h, int64_t w, bool quadrants, double *out);
+
+/* --------------------------------------------- Task 2 segmentation scores --- */
+
+/* pred[p] = the class of the largest of an image's logits (k, pixels) at pixel p
+ * (the first on ties, as torch.argmax). */
+void mtn_seg_argmax(const float *logits, int k, int64_t pixels, int32_t *pred);
+/* One image: confusion (k x k, [true][predicted], may be NULL) += its pixel counts,
+ * and counts (k x 3, may be NULL) = its per-class true positives, false positives
+ * and false negatives. Labels must lie in [0, k). */
+void mtn_seg_count(const int32_t *truth, const int32_t *pred, int64_t pixels, int k, int64_t *confusion,
+                   int64_t *counts);
+/* counts (k x 3) of a confusion matrix: the pooled counts of every pixel in it. */
+void mtn_seg_counts_of_confusion(const int64_t *confusion, int k, int64_t *counts);
+/* Per class F1 = 2tp / (2tp + fp + fn) and IoU = tp / (tp + fp + fn) from counts
+ * (k x 3); a class absent from both truth and prediction scores 1 (smp's
+ * zero_division default, which the original code's per-image scores used). */
+void mtn_seg_scores(const int64_t *counts, int k, double *f1, double *iou);
+
+/* ----------------------------------------------------------- Task 3 readout --- */
+
+/* Ordinary least squares with an intercept, y ~ b0 + X b, for t targets at once, in
+ * double: X (n, d) and Y (n, t) row-major; coef (t, d + 1), row k = target k's
+ * intercept first, then its d weights. Solved on centred data (Xc = X - column means,
+ * Yc likewise) by LAPACK's dgelsd (SVD), b0 = mean(y) - mean(X) b, so the intercept is
+ * exact and never shrunk: b is the minimum-norm least-squares solution of Xc b = yc,
+ * which is what sklearn.linear_model.LinearRegression returns. Rank deficiency (a
+ * dead ReLU unit, a duplicated column, d >= n) is fine: singular values at or below
+ * rcond = max(n, d) * DBL_EPSILON times the largest count as zero (numpy.linalg.
+ * lstsq's default). Errors: n < 1, d < 1, t < 1 -> MTN_EUSAGE; a NaN or infinite
+ * value in X (or Y) -> MTN_EDATA naming its row and column (target); dgelsd's info
+ * != 0 (the SVD did not converge) -> MTN_EDATA with the info; n >= 2^31 ->
+ * MTN_EOVERFLOW (LAPACK's 32-bit indices); MTN_ENOMEM. coef is untouched on error. */
+int mtn_ols_fit(const double *X, int64_t n, int d, const double *Y, int t, double *coef);
+/* pred (n, t) row-major: pred[i][k] = coef[k][0] + sum_j X[i][j] coef[k][1 + j]. */
+void mtn_ols_predict(const double *coef, const double *X, int64_t n, int d, int t, double *pred);
+/* r2 (t): target k's coefficient of determination 1 - SS_res / SS_tot, SS_res the sum
+ * of (Y - pred)^2 and SS_tot of (Y - mean)^2 about the mean of that column of Y over
+ * these n rows (the evaluated set's own mean, as sklearn.metrics.r2_score); negative
+ * when worse than that mean. NaN when the column is constant over these rows (SS_tot
+ * is 0; found by comparing values, so a mean off by rounding cannot make it finite)
+ * or n < 2, where r2_score's default force_finite=True would say 1 or 0. NaN in, NaN
+ * out. */
+void mtn_r2(const double *Y, const double *pred, int64_t n, int t, double *r2);
+/* Task 3's readout of t targets (semantic features) from embeddings E (n, d) row-major:
+ * for each target, the rows whose Y is NaN (a missing feature) are left out of its
+ * fit and its score. In-sample (the paper's R²): fit on all its rows, scored on the
+ * same rows -> r2_in (t). Held-out: fit on its rows with train[i] true, scored on its
+ * rows with train[i] false -> r2_out (t); with train NULL there is no held-out split
+ * and r2_out (which may then be NULL) is all NaN. A target with fewer than 2 rows on
+ * a side (fit or score) gets NaN there, as does a target constant on its scored rows.
+ * Targets with the same missing rows share one fit (results as if fitted alone, to
+ * rounding). Errors: n < 1, d < 1, t < 1 -> MTN_EUSAGE; a NaN or infinite value in E
+ * (any row, used or not) -> MTN_EDATA naming its row and column; an infinite Y ->
+ * MTN_EDATA naming its row and target; LAPACK failures, MTN_EOVERFLOW and MTN_ENOMEM
+ * as mtn_ols_fit. On error r2_in and r2_out are all NaN. */
+int mtn_readout_r2(const float *E, int64_t n, int d, const double *Y, int t, const bool *train, double *r2_in,
+                   double *r2_out);
 
 /* ------------------------------------------------ Task 1 baselines: PCA, NMF --- */
 

@@ -55,7 +55,7 @@ int mtn_infer(const mtn_infer_opts *o);
 /* ------------------------------------------------------- training state --- */
 
 /* What a resumable run keeps beside its weights, in the checkpoint's /train_state:
- * the SGD momentum buffer, the steps done, the epoch curves so far, the running loss
+ * the optimizer's moment buffers, the steps done, the epoch curves so far, the running loss
  * sum of the current epoch, and a fingerprint of the run (configs and seed) that a
  * resume must match. `done` marks a finished seed; `result` then holds its
  * mtn_seed_result bytes (format tied to this build: see train_state.c). */
@@ -65,7 +65,8 @@ typedef struct {
     int64_t epochs_done;      /* whole epochs done (curves hold that many entries) */
     double epoch_loss_sum;    /* sum of the step losses of the epoch in progress */
     double train_loss[1024], val_accuracy[1024];
-    float *momentum;          /* n_params floats, caller-owned */
+    float *momentum;          /* n_params floats, caller-owned: SGD's momentum, Adam's exp_avg */
+    float *second_moment;     /* Adam's exp_avg_sq (n_params floats), NULL for SGD */
     int done;
     void *result;             /* caller-owned, result_bytes */
     int64_t result_bytes;
@@ -98,6 +99,7 @@ typedef struct {
     int seeds[64];            /* override of the job's seeds when n_seeds > 0 */
     int n_seeds;
     const char *archive;      /* the archive path; NULL = <out_dir>/<job>.h5 */
+    const char *only_runs;    /* `run --runs`: comma-separated run names (already applied to the job) */
     bool quiet;               /* no progress output */
 } mtn_run_opts;
 

@@ -21,6 +21,10 @@ int mtn_cmd_run(int argc, char **argv) {
     if (rc) return mtn_cli_fail(rc, true);
     mtn_job_config job;
     rc = mtn_job_load(argv[optind], &job);
-    if (rc) return mtn_cli_fail(rc, true);
+    if (!rc && o.only_runs) rc = mtn_job_select_runs(&job, o.only_runs);
+    if (rc) {
+        mtn_job_free(&job);
+        return mtn_cli_fail(rc, true);
+    }
     return mtn_cli_run_launch(&job, &o, &argc, &argv);
 }

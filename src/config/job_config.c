@@ -50,6 +50,7 @@ typedef struct {
 typedef struct {
     char job[MTN_PATH_MAX];
     char run[MTN_NAME_MAX];
+    char checkpoint[MTN_PATH_MAX];
 } encoder_ref;
 
 enum { REF_PATH_OR_OBJECT = 0, REF_OBJECT = 1, REF_ARRAY = 2 };
@@ -105,8 +106,10 @@ static const mtn_key encoder_keys[] = {
     {.name = "job", .type = MTN_K_STRING, .offset = offsetof(encoder_ref, job), .size = MTN_PATH_MAX},
     {.name = "run", .type = MTN_K_STRING, .offset = offsetof(encoder_ref, run), .size = MTN_NAME_MAX,
      .flags = MTN_KEY_REQUIRED | MTN_KEY_NONEMPTY},
+    {.name = "checkpoint", .type = MTN_K_STRING, .offset = offsetof(encoder_ref, checkpoint), .size = MTN_PATH_MAX,
+     .flags = MTN_KEY_NONEMPTY},
 };
-static const mtn_schema encoder_schema = {encoder_keys, 2, "encoder"};
+static const mtn_schema encoder_schema = {encoder_keys, 3, "encoder"};
 
 #define JOFF(f) offsetof(job_reader, job.f)
 static const mtn_key job_keys[] = {
@@ -287,7 +290,7 @@ static int read_run(job_reader *jr, const cJSON *obj, int i, run_reader *rr) {
             return run_err(job_file, i, "network", "expected no network for a readout (it uses its encoder's)");
         if (!rr->encoder)
             return run_err(job_file, i, "encoder", "expected {\"job\": JOB.json, \"run\": NAME} naming a Task 1 run");
-        encoder_ref ref = {{0}, {0}};
+        encoder_ref ref = {{0}, {0}, {0}};
         char epath[48];
         snprintf(epath, sizeof epath, "runs[%d].encoder", i);
         rc = mtn_schema_read(&encoder_schema, rr->encoder, &ref, NULL, &ctx, epath);
@@ -301,6 +304,13 @@ static int read_run(job_reader *jr, const cJSON *obj, int i, run_reader *rr) {
             memcpy(r->encoder_job, use, strlen(use) + 1);
         }
         snprintf(r->encoder_run, sizeof r->encoder_run, "%s", ref.run);
+        if (ref.checkpoint[0]) {
+            if (!strstr(ref.checkpoint, "{seed}"))
+                return run_err(job_file, i, "encoder.checkpoint",
+                               "expected a checkpoint path with {seed} where the seed goes, found \"%s\"",
+                               ref.checkpoint);
+            mtn_config_resolve_path(r->encoder_checkpoint, sizeof r->encoder_checkpoint, job_file, ref.checkpoint);
+        }
     } else {
         if (!rr->network) return run_err(job_file, i, "network", "expected a network config for method \"%s\"",
                                          mtn_method_name(r->method));
@@ -351,9 +361,16 @@ static int resolve_encoders(mtn_job_config *job) {
         } else if (!method_makes_encoder(enc->method) || enc->task.task != 1) {
             rc = run_err(job->file, i, "encoder.run", "expected a Task 1 run with an encoder, found \"%s\" (method %s)",
                          enc->name, mtn_method_name(enc->method));
+        } else if (enc->task.downsample < r->task.downsample || enc->task.downsample % r->task.downsample) {
+            rc = run_err(job->file, i, "task",
+                         "expected a downsample dividing %d, the encoder's (run \"%s\" was trained at downsample %d; "
+                         "Task 3's images are brought down to it), found %d",
+                         enc->task.downsample, enc->name, enc->task.downsample, r->task.downsample);
         } else {
             r->net = enc->net;
             r->encoder_method = enc->method;
+            r->encoder_downsample = enc->task.downsample;
+            snprintf(r->encoder_job_name, sizeof r->encoder_job_name, "%s", src->name);
             if (!r->row[0]) snprintf(r->row, sizeof r->row, "%s", mtn_method_row_label(enc->method));
         }
         mtn_job_free(&other);
@@ -458,10 +475,37 @@ cJSON *mtn_job_to_json(const mtn_job_config *j) {
             cJSON *eo = cJSON_AddObjectToObject(ro, "encoder");
             if (r->encoder_job[0]) cJSON_AddStringToObject(eo, "job", r->encoder_job);
             cJSON_AddStringToObject(eo, "run", r->encoder_run);
+            if (r->encoder_checkpoint[0]) cJSON_AddStringToObject(eo, "checkpoint", r->encoder_checkpoint);
         } else {
             cJSON_AddItemToObject(ro, "network", mtn_network_to_json(&r->net));
         }
         cJSON_AddItemToArray(runs, ro);
     }
     return o;
+}
+
+int mtn_job_select_runs(mtn_job_config *job, const char *names) {
+    char buf[1024];
+    if (strlen(names) >= sizeof buf) return mtn_error_set(MTN_EUSAGE, "--runs: the list is too long");
+    snprintf(buf, sizeof buf, "%s", names);
+    bool keep[MTN_MAX_RUNS] = {false};
+    const char *all[MTN_MAX_RUNS];
+    for (int i = 0; i < job->n_runs; i++) all[i] = job->runs[i].name;
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        int found = -1;
+        for (int i = 0; i < job->n_runs; i++)
+            if (strcmp(job->runs[i].name, tok) == 0) found = i;
+        if (found < 0) {
+            const char *s = mtn_suggest(tok, all, (size_t)job->n_runs);
+            return mtn_error_set(MTN_EUSAGE, "--runs: %s has no run \"%s\"%s%s%s", job->file, tok,
+                                 s ? " (did you mean \"" : "", s ? s : "", s ? "\"?)" : "");
+        }
+        keep[found] = true;
+    }
+    int n = 0;
+    for (int i = 0; i < job->n_runs; i++)
+        if (keep[i]) job->runs[n++] = job->runs[i];
+    if (!n) return mtn_error_set(MTN_EUSAGE, "--runs: expected at least one run name");
+    job->n_runs = n;
+    return MTN_OK;
 }

@@ -133,6 +133,12 @@ int mtn_network_read(mtn_network_config *n, const cJSON *obj, const mtn_schema_c
     return mtn_schema_read(&mtn_network_schema, obj, n, n->origin, ctx, path);
 }
 
+int mtn_default_micro_batch(int batch_size) {
+    for (int m = batch_size < 8 ? batch_size : 8; m > 1; m--)
+        if (batch_size % m == 0) return m;
+    return 1;
+}
+
 static bool given(const mtn_network_config *n, const char *key) {
     int i = mtn_schema_find(&mtn_network_schema, key);
     MTN_ASSERT(i >= 0);
@@ -153,8 +159,7 @@ int mtn_network_finish(mtn_network_config *n, const mtn_schema_ctx *ctx) {
         return mtn_schema_verror(ctx, "classes", "expected the number of segmentation classes (3 or 4) for a UNet, found no key");
     mtn_network_apply_preset(n);
     if (n->micro_batch == 0) {
-        for (int m = n->batch_size < 8 ? n->batch_size : 8; m >= 1; m--)
-            if (n->batch_size % m == 0) { n->micro_batch = m; break; }
+        n->micro_batch = mtn_default_micro_batch(n->batch_size);
     } else if (n->batch_size % n->micro_batch != 0) {
         return mtn_schema_verror(ctx, "micro_batch", "expected a divisor of batch_size = %d, found %d", n->batch_size,
                     n->micro_batch);

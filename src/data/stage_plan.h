@@ -30,10 +30,7 @@ enum { MTN_STAGE_BLOCK_Z = 16 };
 int mtn_stage_plan_build(const mtn_task_config *task, const char *source_spec, mtn_stage_plan *plan);
 void mtn_stage_plan_free(mtn_stage_plan *plan);
 
-/* Downsampling filters (stage time; see downsample.c for why these). src is (h*ds,
- * w*ds), dst (h, w). */
-void mtn_downsample_mean_u8(const uint8_t *src, int h, int w, int ds, uint8_t *dst);
-void mtn_downsample_mode_u8(const uint8_t *src, int h, int w, int ds, uint8_t *dst);
+/* The downsampling filters are declared in mtn/data.h (Task 3 uses them too). */
 
 /* crc32(image) << 32 | crc32(labels) */
 uint64_t mtn_tile_checksum(const uint8_t *image, const uint8_t *labels, size_t bytes);

@@ -347,7 +347,11 @@ static int64_t dw_block(const wgeom *g) {
     return WINOGRAD_DW_TILES;
 }
 
-static size_t dw_count(const wgeom *g) { return (size_t)g->points * (size_t)g->cout * (size_t)g->cin + (size_t)g->cout; }
+static int kernel_volume(const wgeom *g) { return g->axes == 3 ? 27 : 9; }
+/* a leaf: the kernel gradient (cout x cin x kvol) and the bias sums (cout) */
+static size_t dw_count(const wgeom *g) {
+    return (size_t)kernel_volume(g) * (size_t)g->cout * (size_t)g->cin + (size_t)g->cout;
+}
 
 /* dM[q][o][t .. t + len) of run r from output channel o's gradient plane; returns the
  * sum of the run's gradients (the bias gradient's share) */
@@ -401,11 +405,37 @@ static double dy_transform(float *dm, int64_t ldm, const float *plane, const wge
     return sum;
 }
 
+static inline void gt4(float *dst, int64_t ds, const float *src, int64_t ss) { /* 4 -> 3 */
+    float u0 = src[0], u1 = src[ss], u2 = src[2 * ss], u3 = src[3 * ss];
+    dst[0] = u0 + 0.5f * (u1 + u2);
+    dst[ds] = 0.5f * (u1 - u2);
+    dst[2 * ds] = 0.5f * (u1 + u2) + u3;
+}
+
+/* dw[o][i] (kvol floats each) = G^T dU[:, o, i] G, dU laid out [q][o][i] */
+static void back_transform(float *dw, const float *du, const wgeom *g) {
+    int kvol = kernel_volume(g), ez = g->axes == 3 ? 4 : 1;
+    for (int o = 0; o < g->cout; o++)
+        for (int i = 0; i < g->cin; i++) {
+            float u[64], a[4 * 4 * 3], b[4 * 3 * 3];
+            for (int q = 0; q < g->points; q++) u[q] = du[((int64_t)q * g->cout + o) * g->cin + i];
+            for (int r = 0; r < ez * 4; r++) gt4(a + r * 3, 1, u + r * 4, 1);          /* x: [z][y][3] */
+            for (int z = 0; z < ez; z++)
+                for (int x = 0; x < 3; x++) gt4(b + z * 9 + x, 3, a + z * 12 + x, 3); /* y: [z][3][3] */
+            float *dst = dw + ((int64_t)o * g->cin + i) * kvol;
+            if (ez == 4)
+                for (int q = 0; q < 9; q++) gt4(dst + q, 9, b + q, 9);                /* z: [3][3][3] */
+            else
+                memcpy(dst, b, sizeof(float) * 9);
+        }
+}
+
 typedef struct {
     const float *dout, *in;
     const wgeom *g;
     tile_plan pl;
     mtn_exec *ex;
+    bool bias; /* leaves carry the bias sums too */
 } dw_ctx;
 
 static void dw_leaf(void *p, int leaf, float *out, int thread) {
@@ -417,6 +447,7 @@ static void dw_leaf(void *p, int leaf, float *out, int thread) {
     int64_t plane = (int64_t)g->d * g->h * g->w;
     float *v = mtn_exec_scratch(c->ex, thread), *dm = v + (int64_t)g->points * g->cin * nt;
     double *bias = (double *)(dm + (int64_t)g->points * g->cout * nt);
+    float *du = (float *)(bias + g->cout);
     for (int o = 0; o < g->cout; o++) bias[o] = 0.0;
     for (int64_t t = 0; t < nt;) {
         run_t r = run_at(g, t0 + t, nt - t);
@@ -430,68 +461,30 @@ static void dw_leaf(void *p, int leaf, float *out, int thread) {
     for (int q = 0; q < g->points; q++) /* dU[q] (cout x cin) = dM[q] (cout x nt) V[q]^T (nt x cin) */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g->cout, g->cin, (int)nt, 1.0f,
                     dm + (int64_t)q * g->cout * nt, (int)nt, v + (int64_t)q * g->cin * nt, (int)nt, 0.0f,
-                    out + (int64_t)q * g->cout * g->cin, g->cin);
-    float *db = out + (int64_t)g->points * g->cout * g->cin;
-    for (int o = 0; o < g->cout; o++) db[o] = (float)bias[o];
+                    du + (int64_t)q * g->cout * g->cin, g->cin);
+    /* the leaf is in the kernel's own space: the tree then sums what ranks sum */
+    back_transform(out, du, g);
+    float *db = out + (int64_t)kernel_volume(g) * g->cout * g->cin;
+    for (int o = 0; c->bias && o < g->cout; o++) db[o] = (float)bias[o];
 }
 
-/* dW[o][i] += G^T dU[:, o, i] G for a block of output channels */
-typedef struct {
-    float *dw;
-    const float *du;
-    const wgeom *g;
-} back_ctx;
-
-static inline void gt4(float *dst, int64_t ds, const float *src, int64_t ss) { /* 4 -> 3 */
-    float u0 = src[0], u1 = src[ss], u2 = src[2 * ss], u3 = src[3 * ss];
-    dst[0] = u0 + 0.5f * (u1 + u2);
-    dst[ds] = 0.5f * (u1 - u2);
-    dst[2 * ds] = 0.5f * (u1 + u2) + u3;
-}
-
-static void back_item(void *p, int item, int thread) {
-    (void)thread;
-    const back_ctx *c = p;
-    const wgeom *g = c->g;
-    int kz = g->axes == 3 ? 3 : 1, kvol = kz * 9;
-    int o1 = (item + 1) * KERNEL_ROWS < g->cout ? (item + 1) * KERNEL_ROWS : g->cout;
-    for (int o = item * KERNEL_ROWS; o < o1; o++)
-        for (int i = 0; i < g->cin; i++) {
-            float u[64], a[4 * 4 * 3], b[4 * 3 * 3], k[27];
-            for (int q = 0; q < g->points; q++) u[q] = c->du[((int64_t)q * g->cout + o) * g->cin + i];
-            int ez = g->axes == 3 ? 4 : 1;
-            for (int r = 0; r < ez * 4; r++) gt4(a + r * 3, 1, u + r * 4, 1);          /* x: [z][y][3] */
-            for (int z = 0; z < ez; z++)
-                for (int x = 0; x < 3; x++) gt4(b + z * 9 + x, 3, a + z * 12 + x, 3); /* y: [z][3][3] */
-            if (ez == 4)
-                for (int q = 0; q < 9; q++) gt4(k + q, 9, b + q, 9);                  /* z: [3][3][3] */
-            else
-                memcpy(k, b, sizeof(float) * 9);
-            float *dst = c->dw + ((int64_t)o * g->cin + i) * kvol;
-            for (int q = 0; q < kvol; q++) dst[q] += k[q];
-        }
-}
 
 void nn_winograd_weight_grad(mtn_exec *ex, float *dw, float *dbias, const float *dout, const float *in,
                              const mtn_conv *cv, mtn_dims in_dims, int micro) {
     wgeom g = make_wgeom(cv, in_dims);
-    dw_ctx c = {dout, in, &g, make_tile_plan(&g, in_dims.n, micro, dw_block(&g)), ex};
-    size_t count = dw_count(&g);
-    float *acc = mtn_exec_shared(ex, count);
-    memset(acc, 0, sizeof(float) * count);
-    mtn_exec_reduce(ex, in_dims.n / c.pl.micro * c.pl.chunks, count, dw_leaf, &c, acc);
-    back_ctx b = {dw, acc, &g};
-    mtn_exec_for(ex, (g.cout + KERNEL_ROWS - 1) / KERNEL_ROWS, back_item, &b);
-    if (dbias)
-        for (int o = 0; o < g.cout; o++) dbias[o] += acc[(size_t)g.points * (size_t)g.cout * (size_t)g.cin + (size_t)o];
+    dw_ctx c = {dout, in, &g, make_tile_plan(&g, in_dims.n, micro, dw_block(&g)), ex, dbias != NULL};
+    size_t count = dw_count(&g), nw = count - (size_t)g.cout;
+    nn_reduce_params(ex, in_dims.n / c.pl.micro * c.pl.chunks, dw_leaf, &c, dw, nw, dbias, (size_t)g.cout);
 }
 
 mtn_needs nn_winograd_weight_needs(const mtn_conv *cv, mtn_dims in, int micro) {
     wgeom g = make_wgeom(cv, in);
     tile_plan pl = make_tile_plan(&g, in.n, micro, dw_block(&g));
     size_t count = dw_count(&g);
-    /* V and dM for `width` tiles, then the bias sums in double */
-    mtn_needs n = {(size_t)g.points * (size_t)(g.cin + g.cout) * (size_t)pl.width + 2 * (size_t)g.cout, count, count,
+    /* V and dM for `width` tiles, the bias sums in double, then dU (points x cout x cin) */
+    mtn_needs n = {(size_t)g.points * (size_t)(g.cin + g.cout) * (size_t)pl.width + 2 * (size_t)g.cout +
+                       (size_t)g.points * (size_t)g.cout * (size_t)g.cin,
+                   count, count + (size_t)g.cout,
                    mtn_tree_floats(count, (int64_t)(in.n / pl.micro) * pl.chunks)};
     return n;
 }

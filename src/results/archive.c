@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mtn/eval.h" /* MTN_FEATURES_COLUMNS: the names of Task 3's features */
 #include "mtn/h5.h"
 #include "mtn/results.h"
 
@@ -44,11 +45,13 @@ static int write_f64_scalar(hid_t g, const char *name, double v) {
     return mtn_h5_write_array(g, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 0, NULL, &v);
 }
 
-/* the shape of a run's arrays: S seeds, K classes, E epochs (maxima over the seeds) */
-static int run_shape(const mtn_run_result *r, int64_t *S, int64_t *K, int64_t *E) {
+/* the shape of a run's arrays: S seeds, K classes, E epochs, F features (maxima
+ * over the seeds; F counts in readout runs only) */
+static int run_shape(const mtn_run_result *r, int64_t *S, int64_t *K, int64_t *E, int64_t *F) {
     *S = r->n_seeds;
     *K = 0;
     *E = 0;
+    *F = 0;
     if (r->n_seeds < 0 || (r->n_seeds > 0 && !r->seeds))
         return mtn_error_set(MTN_EIO, "run %s: %d seeds without their results", r->name, r->n_seeds);
     for (int i = 0; i < r->n_seeds; i++) {
@@ -59,10 +62,28 @@ static int run_shape(const mtn_run_result *r, int64_t *S, int64_t *K, int64_t *E
         if (s->epochs < 0 || s->epochs > MTN_MAX_EPOCHS)
             return mtn_error_set(MTN_EIO, "run %s, seed %d: %d epochs (at most %d)", r->name, s->seed, s->epochs,
                                  MTN_MAX_EPOCHS);
+        if (r->method == MTN_METHOD_READOUT && (s->n_features < 0 || s->n_features > MTN_FEATURES_NCOL))
+            return mtn_error_set(MTN_EIO, "run %s, seed %d: %d features (at most %d: %s)", r->name, s->seed,
+                                 s->n_features, MTN_FEATURES_NCOL, MTN_FEATURES_COLUMNS);
         if (s->classes > *K) *K = s->classes;
         if (s->epochs > *E) *E = s->epochs;
+        if (r->method == MTN_METHOD_READOUT && s->n_features > *F) *F = s->n_features;
     }
     return MTN_OK;
+}
+
+/* the run has vector v (its method's), of length L = K or F */
+static bool run_has_vector(const mtn_run_result *r, mtn_vector v, int64_t K, int64_t F, int64_t *L) {
+    *L = mtn_vector_per_class(v) ? K : F;
+    return r->method == mtn_vector_method(v);
+}
+
+/* the first F names of MTN_FEATURES_COLUMNS, comma-separated */
+static void feature_names(char *buf, size_t size, int64_t F) {
+    snprintf(buf, size, "%s", F > 0 ? MTN_FEATURES_COLUMNS : "");
+    char *p = buf;
+    for (int64_t k = 0; k < F && p; k++) p = strchr(p + (k ? 1 : 0), ',');
+    if (p && F > 0) *p = '\0';
 }
 
 static int write_run_arrays(hid_t g, const mtn_run_result *r, int64_t S, int64_t K, int64_t E) {
@@ -120,7 +141,27 @@ static int write_run_arrays(hid_t g, const mtn_run_result *r, int64_t S, int64_t
     return rc;
 }
 
-static int write_summaries(hid_t g, const mtn_run_result *r) {
+/* the per-class or per-feature vectors of the run's method: (S, L), NaN past a seed's length */
+static int write_run_vectors(hid_t g, const mtn_run_result *r, int64_t S, int64_t K, int64_t F) {
+    double *d = malloc(sizeof(double) * (size_t)(S ? S : 1) * MTN_MAX_CLASSES);
+    if (!d) return mtn_error_set(MTN_ENOMEM, "run %s: out of memory", r->name);
+    int rc = MTN_OK;
+    for (int v = 0; v < MTN_N_VECTORS && !rc; v++) {
+        int64_t L;
+        if (!run_has_vector(r, (mtn_vector)v, K, F, &L)) continue;
+        for (int64_t i = 0; i < S; i++) {
+            const double *x = mtn_seed_vector(&r->seeds[i], (mtn_vector)v);
+            int len = mtn_seed_vector_length(&r->seeds[i], (mtn_vector)v);
+            for (int64_t k = 0; k < L; k++) d[i * L + k] = k < len ? x[k] : NAN;
+        }
+        int64_t dims[2] = {S, L};
+        rc = mtn_h5_write_array(g, mtn_vector_name((mtn_vector)v), H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, dims, d);
+    }
+    free(d);
+    return rc;
+}
+
+static int write_summaries(hid_t g, const mtn_run_result *r, int64_t K, int64_t F) {
     hid_t gm = H5Gcreate2(g, "mean", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     hid_t gs = gm >= 0 ? H5Gcreate2(g, "std", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT) : -1;
     int rc = gs < 0 ? mtn_error_set(MTN_EIO, "cannot create groups mean and std") : MTN_OK;
@@ -129,6 +170,21 @@ static int write_summaries(hid_t g, const mtn_run_result *r) {
         mtn_run_summary(r, (mtn_metric)m, &mean, &std);
         rc = write_f64_scalar(gm, mtn_metric_name((mtn_metric)m), mean);
         if (!rc) rc = write_f64_scalar(gs, mtn_metric_name((mtn_metric)m), std);
+    }
+    for (int v = 0; v < MTN_N_VECTORS && !rc; v++) { /* entry by entry, and the mean over the classes */
+        int64_t L;
+        if (!run_has_vector(r, (mtn_vector)v, K, F, &L)) continue;
+        double means[MTN_MAX_CLASSES], stds[MTN_MAX_CLASSES];
+        for (int k = 0; k < L; k++) mtn_run_vector_summary(r, (mtn_vector)v, k, &means[k], &stds[k]);
+        const char *name = mtn_vector_name((mtn_vector)v);
+        rc = mtn_h5_write_array(gm, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, &L, means);
+        if (!rc) rc = mtn_h5_write_array(gs, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, &L, stds);
+        const char *mean_name = mtn_vector_mean_name((mtn_vector)v);
+        if (!mean_name || rc) continue;
+        double mean, std;
+        mtn_run_vector_summary(r, (mtn_vector)v, MTN_VECTOR_MEAN, &mean, &std);
+        rc = write_f64_scalar(gm, mean_name, mean);
+        if (!rc) rc = write_f64_scalar(gs, mean_name, std);
     }
     if (gs >= 0) H5Gclose(gs);
     if (gm >= 0) H5Gclose(gm);
@@ -140,8 +196,8 @@ static int write_run(hid_t runs, const mtn_run_result *r) {
         return mtn_error_set(MTN_EIO, "run name \"%s\": expected a non-empty name without '/'", r->name);
     if ((int)r->method < 0 || r->method > MTN_METHOD_READOUT)
         return mtn_error_set(MTN_EIO, "run %s: unknown method %d", r->name, (int)r->method);
-    int64_t S, K, E;
-    int rc = run_shape(r, &S, &K, &E);
+    int64_t S, K, E, F;
+    int rc = run_shape(r, &S, &K, &E, &F);
     if (rc) return rc;
     hid_t g = H5Gcreate2(runs, r->name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (g < 0) return mtn_error_set(MTN_EIO, "cannot create group /runs/%s (two runs of that name?)", r->name);
@@ -151,12 +207,19 @@ static int write_run(hid_t runs, const mtn_run_result *r) {
     if (!rc) rc = mtn_h5_write_str(g, "row", r->row);
     if (!rc) rc = mtn_h5_write_str(g, "column", r->column);
     if (!rc) rc = mtn_h5_write_str(g, "status", r->status);
+    if (!rc) rc = mtn_h5_write_str(g, "chosen", r->chosen);
     if (!rc) rc = mtn_h5_write_str(g, "task", r->task_json ? r->task_json : "");
     if (!rc) rc = mtn_h5_write_str(g, "network", r->network_json ? r->network_json : "");
     if (!rc) rc = mtn_h5_write_i64(g, "classes", K);
     if (!rc) rc = mtn_h5_write_i64(g, "n", n);
+    if (!rc && r->method == MTN_METHOD_READOUT) {
+        char names[sizeof MTN_FEATURES_COLUMNS];
+        feature_names(names, sizeof names, F);
+        rc = mtn_h5_write_str(g, "features", names);
+    }
     if (!rc) rc = write_run_arrays(g, r, S, K, E);
-    if (!rc) rc = write_summaries(g, r);
+    if (!rc) rc = write_run_vectors(g, r, S, K, F);
+    if (!rc) rc = write_summaries(g, r, K, F);
     H5Gclose(g);
     if (rc) {
         char where[MTN_NAME_MAX + 8];
@@ -411,6 +474,65 @@ static int read_seed_arrays(const reader *rd, hid_t g, mtn_run_result *r, int64_
     return rc;
 }
 
+/* the vectors of the run's method into r->seeds (K classes; *F features from r2's
+ * shape, named by the run attribute features), each seed given that length */
+static int read_seed_vectors(const reader *rd, hid_t g, mtn_run_result *r, int64_t S, int64_t K, int64_t *F_out) {
+    int64_t F = -1; /* from the first feature vector */
+    int rc = MTN_OK;
+    *F_out = 0;
+    for (int v = 0; v < MTN_N_VECTORS && !rc; v++) {
+        if (r->method != mtn_vector_method((mtn_vector)v)) continue;
+        const char *name = mtn_vector_name((mtn_vector)v);
+        if (H5Lexists(g, name, H5P_DEFAULT) <= 0)
+            return mtn_error_set(MTN_EDATA, "%s: %s: no dataset %s (a %s run has it)", rd->path, rd->where, name,
+                                 mtn_method_name(r->method));
+        bool per_class = mtn_vector_per_class((mtn_vector)v);
+        int64_t dims[2] = {S, per_class ? K : F};
+        void *p = NULL;
+        rc = get_array(rd, g, name, H5T_NATIVE_DOUBLE, "float64", 2, dims, &p);
+        if (!rc && !per_class && F < 0) {
+            F = dims[1];
+            char want[sizeof MTN_FEATURES_COLUMNS], *got = NULL;
+            if (F > MTN_FEATURES_NCOL)
+                rc = mtn_error_set(MTN_EDATA, "%s: %s/%s: %lld features, at most %d", rd->path, rd->where, name,
+                                   (long long)F, MTN_FEATURES_NCOL);
+            if (!rc) rc = get_str(rd, g, "features", &got);
+            if (!rc) feature_names(want, sizeof want, F);
+            if (!rc && strcmp(got, want) != 0)
+                rc = mtn_error_set(MTN_EDATA, "%s: %s: attribute features = \"%s\", expected \"%s\" (%s has %lld columns)",
+                                   rd->path, rd->where, got, want, name, (long long)F);
+            free(got);
+        }
+        for (int64_t i = 0; !rc && i < S; i++) {
+            mtn_seed_result *s = &r->seeds[i];
+            if (!per_class) s->n_features = (int32_t)dims[1];
+            /* the seed's own storage: mtn_seed_vector hands it out read-only */
+            double *x = (double *)(uintptr_t)mtn_seed_vector(s, (mtn_vector)v);
+            for (int64_t k = 0; k < dims[1]; k++) x[k] = ((double *)p)[i * dims[1] + k];
+        }
+        free(p);
+    }
+    if (F > 0) *F_out = F;
+    return rc;
+}
+
+/* the stored mean and std of `name` exist, of rank 0 (a scalar) or 1 (len entries);
+ * their values are not read: a reader recomputes them from the seeds */
+static int check_summary(const reader *rd, hid_t g, const char *name, int rank, int64_t len) {
+    int rc = MTN_OK;
+    for (int k = 0; k < 2 && !rc; k++) {
+        char obj[64];
+        snprintf(obj, sizeof obj, "%s/%s", k ? "std" : "mean", name);
+        if (H5Lexists(g, k ? "std" : "mean", H5P_DEFAULT) <= 0 || H5Lexists(g, obj, H5P_DEFAULT) <= 0)
+            return mtn_error_set(MTN_EDATA, "%s: %s: no dataset %s", rd->path, rd->where, obj);
+        int64_t want[1] = {len};
+        void *p = NULL;
+        rc = get_array(rd, g, obj, H5T_NATIVE_DOUBLE, "float64", rank, want, &p);
+        free(p);
+    }
+    return rc;
+}
+
 static int read_run(const char *path, hid_t runs, const char *name, mtn_run_result *r) {
     reader rd = {path, ""};
     snprintf(rd.where, sizeof rd.where, "/runs/%s", name);
@@ -424,6 +546,7 @@ static int read_run(const char *path, hid_t runs, const char *name, mtn_run_resu
     if (!rc) rc = get_str_buf(&rd, g, "row", r->row, sizeof r->row);
     if (!rc) rc = get_str_buf(&rd, g, "column", r->column, sizeof r->column);
     if (!rc) rc = get_str_buf(&rd, g, "status", r->status, sizeof r->status);
+    if (!rc && mtn_h5_has_attr(g, "chosen")) rc = get_str_buf(&rd, g, "chosen", r->chosen, sizeof r->chosen);
     if (!rc) rc = get_str(&rd, g, "task", &r->task_json);
     if (!rc) rc = get_str(&rd, g, "network", &r->network_json);
     if (!rc) rc = get_int(&rd, g, "classes", 0, MTN_MAX_CLASSES, &K);
@@ -446,18 +569,21 @@ static int read_run(const char *path, hid_t runs, const char *name, mtn_run_resu
     }
     free(p);
     if (!rc) rc = read_seed_arrays(&rd, g, r, S, K);
+    int64_t F = 0;
+    if (!rc) rc = read_seed_vectors(&rd, g, r, S, K, &F);
     int finished = 0;
     for (int i = 0; !rc && i < S; i++) finished += r->seeds[i].ok == 1;
     if (!rc && finished != n)
         rc = mtn_error_set(MTN_EDATA, "%s: %s: attribute n = %d, but %d seeds finished (ok = 1)", path, rd.where, n,
                            finished);
-    for (int m = 0; m < MTN_N_METRICS && !rc; m++)
-        for (int k = 0; k < 2 && !rc; k++) {
-            char obj[64];
-            snprintf(obj, sizeof obj, "%s/%s", k ? "std" : "mean", mtn_metric_name((mtn_metric)m));
-            if (H5Lexists(g, k ? "std" : "mean", H5P_DEFAULT) <= 0 || H5Lexists(g, obj, H5P_DEFAULT) <= 0)
-                rc = mtn_error_set(MTN_EDATA, "%s: %s: no dataset %s", path, rd.where, obj);
-        }
+    for (int m = 0; m < MTN_N_METRICS && !rc; m++) rc = check_summary(&rd, g, mtn_metric_name((mtn_metric)m), 0, 0);
+    for (int v = 0; v < MTN_N_VECTORS && !rc; v++) {
+        if (r->method != mtn_vector_method((mtn_vector)v)) continue;
+        int64_t L = mtn_vector_per_class((mtn_vector)v) ? K : F;
+        rc = check_summary(&rd, g, mtn_vector_name((mtn_vector)v), 1, L);
+        const char *mean_name = mtn_vector_mean_name((mtn_vector)v);
+        if (!rc && mean_name) rc = check_summary(&rd, g, mean_name, 0, 0);
+    }
     H5Gclose(g);
     return rc;
 }

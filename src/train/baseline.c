@@ -169,14 +169,8 @@ static int compute(seed_job *j, mtn_seed_result *res) {
 }
 
 int train_baseline(seed_job *j, mtn_seed_result *res) {
-    memset(res, 0, sizeof *res);
-    int rc = j->rank == 0 ? compute(j, res) : MTN_OK;
-    rc = mtn_agree(rc, j->comm);
-    if (rc) return rc;
-    MPI_Bcast(res, (int)sizeof *res, MPI_BYTE, 0, j->comm);
-    res->seed = j->seed;
+    int rc = compute_on_group_root(j, res, compute);
     res->classes = 4;
     res->quadrant_accuracy = NAN;
-    res->ok = 1;
-    return MTN_OK;
+    return rc;
 }

@@ -92,6 +92,9 @@ static int write_state(hid_t f, mtn_model *m, const mtn_train_state *st) {
     bad |= write_1d(g, "train_loss", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, st->epochs_done, st->train_loss);
     bad |= write_1d(g, "val_accuracy", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, st->epochs_done, st->val_accuracy);
     bad |= write_1d(g, "momentum", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, mtn_model_n_params(m), st->momentum);
+    if (st->second_moment)
+        bad |= write_1d(g, "second_moment", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, mtn_model_n_params(m),
+                        st->second_moment);
     if (st->done) bad |= write_1d(g, "result", H5T_STD_U8LE, H5T_NATIVE_UINT8, st->result_bytes, st->result);
     H5Gclose(g);
     return bad;
@@ -237,6 +240,8 @@ int mtn_checkpoint_load_state(const char *path, mtn_model *m, mtn_train_state *s
             read_1d(g, "train_loss", H5T_NATIVE_DOUBLE, epochs, st->train_loss) ||
             read_1d(g, "val_accuracy", H5T_NATIVE_DOUBLE, epochs, st->val_accuracy) ||
             read_1d(g, "momentum", H5T_NATIVE_FLOAT, mtn_model_n_params(m), st->momentum) ||
+            (st->second_moment &&
+             read_1d(g, "second_moment", H5T_NATIVE_FLOAT, mtn_model_n_params(m), st->second_moment)) ||
             (done && read_1d(g, "result", H5T_NATIVE_UINT8, st->result_bytes, st->result)))
             rc = mtn_error_set(MTN_EDATA, "%s: /train_state: a dataset is missing or has the wrong size", path);
     }

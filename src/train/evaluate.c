@@ -1,8 +1,10 @@
-/* evaluate.c — classification accuracy of a model over a split: whole images and
- * their four quadrants ("which class each of the four corners belongs to"), in
- * fixed chunks dealt to the seed group's ranks, confusion counts summed exactly. */
+/* evaluate.c — a model's predictions over a split, counted: a classifier's on whole
+ * images and their four quadrants ("which class each of the four corners belongs
+ * to"), a segmenter's on every pixel (and per image); in fixed chunks dealt to the
+ * seed group's ranks, counts summed exactly. */
 #include <string.h>
 
+#include "mtn/eval.h"
 #include "runner_internal.h"
 
 double confusion_accuracy(const int64_t *confusion, int k) {
@@ -34,13 +36,15 @@ static void cut_quadrants(float *xq, const float *x, int n, int H, int W) {
 }
 
 int evaluate_split(seed_job *j, evaluator *e, mtn_split split, int classes, int64_t *confusion,
-                   int64_t *quad_confusion) {
+                   int64_t *quad_confusion, int64_t *image_counts) {
     const mtn_model_spec *s = mtn_model_spec_of(e->whole);
     int micro = s->micro, per_call = s->batch / micro, H = s->height, W = s->width;
+    const int64_t pixels = (int64_t)s->depth * H * W, per_label = e->segment ? pixels : 1;
     int64_t n = mtn_dataset_count(j->data, split);
     int64_t chunks = (n + micro - 1) / micro;
     memset(confusion, 0, sizeof(int64_t) * (size_t)(classes * classes));
     if (quad_confusion) memset(quad_confusion, 0, sizeof(int64_t) * (size_t)(classes * classes));
+    if (image_counts) memset(image_counts, 0, sizeof(int64_t) * (size_t)(n * 3 * classes));
     int rc = MTN_OK;
     /* this rank's chunks: c = rank, rank + size, ...; per_call of them per forward */
     for (int64_t first = j->rank; first < chunks && !rc; first += (int64_t)per_call * j->size) {
@@ -53,7 +57,7 @@ int evaluate_split(seed_job *j, evaluator *e, mtn_split split, int classes, int6
         int m = taken * micro;
         rc = read_samples(j->data, split, e->ids, m, e->scratch, e->x, e->y);
         if (rc) break;
-        if (e->norm) standardise_images(e->x, m, (size_t)H * (size_t)W);
+        if (e->norm) standardise_images(e->x, m, (size_t)pixels);
         const float *logits = mtn_model_forward(e->whole, e->x, m, false, 0, 0);
         const float *qlogits = NULL;
         if (e->quad && quad_confusion) {
@@ -65,6 +69,12 @@ int evaluate_split(seed_job *j, evaluator *e, mtn_split split, int classes, int6
             for (int i = 0; i < micro; i++) {
                 int at = t * micro + i;
                 if (c * micro + i >= n) continue; /* padding */
+                if (e->segment) {
+                    mtn_seg_argmax(logits + (int64_t)at * classes * pixels, classes, pixels, e->pred);
+                    mtn_seg_count(e->y + (int64_t)at * per_label, e->pred, pixels, classes, confusion,
+                                  image_counts ? image_counts + (c * micro + i) * 3 * classes : NULL);
+                    continue;
+                }
                 int truth = e->y[at];
                 confusion[truth * classes + argmax(logits + (int64_t)at * classes, classes)]++;
                 if (qlogits)
@@ -78,5 +88,7 @@ int evaluate_split(seed_job *j, evaluator *e, mtn_split split, int classes, int6
     int kk = classes * classes;
     MPI_Allreduce(MPI_IN_PLACE, confusion, kk, MPI_INT64_T, MPI_SUM, j->comm);
     if (quad_confusion) MPI_Allreduce(MPI_IN_PLACE, quad_confusion, kk, MPI_INT64_T, MPI_SUM, j->comm);
+    if (image_counts)
+        MPI_Allreduce(MPI_IN_PLACE, image_counts, (int)(n * 3 * classes), MPI_INT64_T, MPI_SUM, j->comm);
     return MTN_OK;
 }

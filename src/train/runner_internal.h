@@ -18,15 +18,23 @@ typedef struct {
     int threads;              /* executor threads per rank */
     char ckpt_path[MTN_PATH_MAX];  /* resumable checkpoint of this seed */
     char final_path[MTN_PATH_MAX]; /* final weights */
+    char encoder_path[MTN_PATH_MAX]; /* readout: the encoder's weights ("" for PCA / NMF) */
     int checkpoint_every;     /* steps; 0 = end of each epoch */
     bool resume;
     bool progress;            /* this rank shows progress */
 } seed_job;
 
-/* Supervised ResNet-18, with mixup when the run says so. */
+/* Supervised ResNet-18 (with mixup when the run says so), or the U-Net of Task 2. */
 int train_supervised(seed_job *j, mtn_seed_result *res);
 /* PCA or NMF embeddings with a linear classifier on top. */
 int train_baseline(seed_job *j, mtn_seed_result *res);
+/* Task 3: the linear readout of the semantic features from a frozen encoder. */
+int train_readout(seed_job *j, mtn_seed_result *res);
+
+/* What the methods computed by one rank share: `compute` runs on the group's rank 0
+ * (res zeroed first), every rank learns its status and, on success, the result,
+ * with seed and ok filled in. */
+int compute_on_group_root(seed_job *j, mtn_seed_result *res, int (*compute)(seed_job *, mtn_seed_result *));
 
 /* The run's identity for checkpoints: configs and seed (not the layout). */
 void run_fingerprint(const seed_job *j, char *buf, size_t size);
@@ -49,13 +57,16 @@ void standardise_images(float *x, int n, size_t sample);
  * conditions; MTN_ECONFIG naming the run when they fail. */
 int choose_micro(const mtn_run_config *run, int batch, int ranks, int *micro);
 
-/* ---- evaluate.c: classification accuracy over a split ---- */
+/* ---- evaluate.c: a model's predictions over a split, counted ---- */
 
-/* Evaluates a classifier (eval mode) on whole images and, with `quadrants`, on
- * each image's four quadrants (quad_model built at half the size, same weights),
- * each against the image's class. Samples go in fixed chunks of the models' micro
- * batch, dealt to the group's ranks by chunk index, so each sample's logits have the
- * same bits whatever the ranks; confusion counts are summed exactly. */
+/* Evaluates a model (eval mode) over a split. A classifier: on whole images and,
+ * with quad_confusion, on each image's four quadrants (quad model built at half the
+ * size, same weights), each against the image's class. A segmenter (`segment`):
+ * every pixel against its label, confusion in pixels, and with image_counts each
+ * sample's per-class tp, fp, fn (n x k x 3, sample-major). Samples go in fixed
+ * chunks of the model's micro batch, dealt to the group's ranks by chunk index, so
+ * each sample's logits have the same bits whatever the ranks; counts are integers,
+ * summed exactly. */
 typedef struct {
     mtn_model *whole, *quad;  /* quad may be NULL */
     float *x, *xq;            /* whole (batch) and quadrant (4 x batch) inputs */
@@ -63,9 +74,11 @@ typedef struct {
     int64_t *scratch;
     uint32_t *ids;
     bool norm;                /* standardise each image (input_norm "image") */
+    bool segment;             /* per-pixel labels and logits */
+    int32_t *pred;            /* segment: one sample's predicted classes */
 } evaluator;
 int evaluate_split(seed_job *j, evaluator *e, mtn_split split, int classes, int64_t *confusion,
-                   int64_t *quad_confusion);
+                   int64_t *quad_confusion, int64_t *image_counts);
 double confusion_accuracy(const int64_t *confusion, int k);
 
 #endif

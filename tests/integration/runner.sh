@@ -19,28 +19,7 @@ job=tests/data/runner/tiny_job.json
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 
 # digest DIR: every number of the archive and every weight file's tensors, as text
-digest() {
-  $py - "$1" <<'PY'
-import sys, glob, hashlib, h5py, numpy as np
-d = sys.argv[1]
-f = h5py.File(d + "/tiny.h5", "r")
-for name in sorted(f["runs"]):
-    g = f["runs"][name]
-    if "seeds" not in g:
-        continue
-    print(name, list(g["seeds"][()]))
-    for k in ["accuracy", "quadrant_accuracy", "confusion", "quadrant_confusion", "train_loss", "val_accuracy",
-              "weights_crc", "steps"]:
-        print(" ", k, hashlib.sha1(np.ascontiguousarray(g[k][()]).tobytes()).hexdigest()[:16])
-for p in sorted(glob.glob(d + "/weights/*.h5")):
-    w = h5py.File(p, "r")
-    h = hashlib.sha1()
-    for k in sorted(w):
-        if isinstance(w[k], h5py.Dataset):
-            h.update(k.encode()); h.update(np.ascontiguousarray(w[k][()]).tobytes())
-    print(p.rsplit("/", 1)[-1], h.hexdigest()[:16])
-PY
-}
+digest() { $py tests/results/digest.py "$1" "$1/tiny.h5"; }
 
 # run NAME NP ARGS...: the job into $tmp/NAME with NP ranks
 run() {

@@ -4,6 +4,7 @@
 #include <CUnit/Basic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char tmpdir[256];
@@ -34,6 +35,28 @@ const char *mtn_test_path(const char *name) {
     k = (k + 1) % 8;
     snprintf(buf[k], sizeof buf[k], "%s/%s", mtn_test_tmpdir(), name);
     return buf[k];
+}
+
+double *mtn_test_run_oracle(const char *script, const char *in, const char *out, size_t count) {
+    char cmd[1600];
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s/tests/ref/%s' '%s' '%s'", MTN_SOURCE_DIR, script, in, out);
+    int rc = system(cmd);
+    if (rc == -1 || !WIFEXITED(rc) || WEXITSTATUS(rc) != 0) {
+        fprintf(stderr, "oracle failed (status %d): %s\n", rc, cmd);
+        CU_FAIL("the oracle did not run (needs /usr/bin/python3 with numpy, scipy and scikit-learn)");
+        return NULL;
+    }
+    double *ref = malloc((count ? count : 1) * sizeof *ref);
+    FILE *f = fopen(out, "r");
+    size_t got = 0;
+    while (ref && f && got < count && fscanf(f, "%lf", &ref[got]) == 1) got++;
+    if (f) fclose(f);
+    CU_ASSERT_EQUAL(got, count);
+    if (got != count) {
+        free(ref);
+        return NULL;
+    }
+    return ref;
 }
 
 const char *mtn_test_write_file(const char *name, const char *text) {

@@ -29,6 +29,10 @@ const char *mtn_test_write_file(const char *name, const char *text);
 const char *mtn_test_tmpdir(void);
 /* name inside the test's temporary folder; the last 8 results stay valid */
 const char *mtn_test_path(const char *name);
+/* Runs a Python oracle, `/usr/bin/python3 SCRIPT IN OUT` (SCRIPT under tests/ref/),
+ * and reads `count` numbers from OUT (malloc'd); NULL after a failed CUnit assertion
+ * when it does not run or prints fewer numbers. */
+double *mtn_test_run_oracle(const char *script, const char *in, const char *out, size_t count);
 /* A file opened for capturing output, and its text read back (malloc'd). */
 FILE *mtn_test_capture_open(void);
 char *mtn_test_capture_text(FILE *f);

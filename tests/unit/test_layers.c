@@ -275,6 +275,8 @@ static void test_conv_gradients(void) {
     CU_ASSERT(nn_winograd_weight_fits(&(mtn_conv){16, 16, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}}, (mtn_dims){1, 16, 6, 8, 9}));
     check_conv("conv3d 3x3x3 Winograd dW +bias", (mtn_conv){16, 16, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}},
                (mtn_dims){1, 16, 6, 8, 9}, true);
+    check_conv("conv3d 3x3x3 Winograd dW", (mtn_conv){16, 8, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}},
+               (mtn_dims){2, 16, 4, 8, 9}, false);
     /* the shifted-GEMM weight gradient (2D, stride 1, 8 channels or more, long rows):
      * odd width, one band; a 3 x 1 kernel whose planes split into two bands */
     mtn_conv s1 = {8, 3, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}}, s2 = {8, 2, {1, 3, 1}, {1, 1, 1}, {0, 1, 0}};
@@ -894,6 +896,9 @@ static void test_halves_combine(void) {
     const wlayer layers[] = {
         {"conv2d", 0, {3, 4, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}}, {0}, {0}, {4, 3, 1, 128, 128}, 1},
         {"conv2d shifted dW", 0, {8, 4, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}}, {0}, {0}, {4, 8, 1, 128, 128}, 1},
+        {"conv3d Winograd", 0, {16, 16, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}}, {0}, {0}, {2, 16, 8, 32, 32}, 1},
+        {"conv3d 1 deep", 0, {64, 64, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}}, {0}, {0}, {2, 64, 1, 4, 4}, 1},
+        {"conv3d first", 0, {1, 32, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}}, {0}, {0}, {2, 1, 8, 32, 32}, 1},
         {"convT2d", 1, {0}, {4, 2, {1, 2, 2}}, {0}, {4, 4, 1, 128, 128}, 1},
         {"convT3d", 1, {0}, {2, 3, {2, 2, 2}}, {0}, {4, 2, 16, 16, 16}, 2},
         {"linear", 2, {0}, {0}, {96, 40}, {32, 96, 1, 1, 1}, 4},

@@ -9,12 +9,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #include "harness.h"
 #include "mtn/eval.h"
 
-#define ORACLE MTN_SOURCE_DIR "/tests/ref/pca_nmf_oracle.py"
 enum { NMF_ITERS = 200, NMF_SEED = 7 };
 
 /* A data set: non-negative, a rank-5 signal with decreasing weights plus noise, so
@@ -55,7 +53,7 @@ static void write_rows(FILE *f, const float *a, int rows, int cols) {
 /* Runs the oracle on x and NMF's initial w0 (n, k), h0 (k, d); returns its numbers
  * (malloc'd) or NULL after a failed assert. */
 static double *run_oracle(const float *x, int n, int d, int k, int iterations, const float *w0, const float *h0) {
-    char in[512], out[512], cmd[1200];
+    char in[512], out[512];
     snprintf(in, sizeof in, "%s/pca_nmf_in_%dx%dx%d.txt", mtn_test_tmpdir(), n, d, k);
     snprintf(out, sizeof out, "%s/pca_nmf_out_%dx%dx%d.txt", mtn_test_tmpdir(), n, d, k);
     FILE *f = fopen(in, "w");
@@ -65,27 +63,8 @@ static double *run_oracle(const float *x, int n, int d, int k, int iterations, c
     write_rows(f, w0, n, k);
     write_rows(f, h0, k, d);
     CU_ASSERT_FATAL(fclose(f) == 0);
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' '%s' '%s'", ORACLE, in, out);
-    int rc = system(cmd);
-    if (rc == -1 || !WIFEXITED(rc) || WEXITSTATUS(rc) != 0) {
-        fprintf(stderr, "oracle failed (status %d): %s\n", rc, cmd);
-        CU_FAIL("the sklearn oracle did not run (needs /usr/bin/python3 with numpy and scikit-learn)");
-        return NULL;
-    }
     size_t count = (size_t)k + (size_t)k * (size_t)d + (size_t)n * (size_t)k + 2;
-    double *ref = malloc(count * sizeof *ref);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(ref);
-    f = fopen(out, "r");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    size_t got = 0;
-    while (got < count && fscanf(f, "%lf", &ref[got]) == 1) got++;
-    fclose(f);
-    CU_ASSERT_EQUAL(got, count);
-    if (got != count) {
-        free(ref);
-        return NULL;
-    }
-    return ref;
+    return mtn_test_run_oracle("pca_nmf_oracle.py", in, out, count);
 }
 
 /* The data sets, built and sent to the oracle once each. */
