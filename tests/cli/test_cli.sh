@@ -34,6 +34,8 @@ expect 2 "$bin" chek jobs/quickstart.json
 contains "$tmp/err" 'unknown command "chek" (did you mean "check"?)'
 expect 2 "$bin" --bogus
 expect 2 "$bin" --log-level loud check jobs/quickstart.json
+expect 2 "$bin" run jobs/table3-roi-c1.json --runs pca,nmff
+contains "$tmp/err" '--runs: jobs/table3-roi-c1.json has no run "nmff" (did you mean "nmf"?)'
 
 # check: good files print resolved JSON on stdout, summaries on stderr
 expect 0 "$bin" check jobs/quickstart.json
