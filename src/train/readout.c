@@ -42,7 +42,8 @@ typedef struct {
     uint8_t *labels;      /* n x H x W, slices in (region, z) order */
     float *quads;         /* 4 n x qh x qw, in [0, 1] */
     double *features;     /* 4 n x MTN_FEATURES_NCOL */
-    bool *train, *test;   /* per sample */
+    bool *train;          /* per sample: a training slice's */
+    bool *held_rows;      /* per sample: the held-out readout's rows (training and test slices) */
 } readout_data;
 
 static void data_free(readout_data *r) {
@@ -51,7 +52,7 @@ static void data_free(readout_data *r) {
     free(r->quads);
     free(r->features);
     free(r->train);
-    free(r->test);
+    free(r->held_rows);
 }
 
 /* The slices of every split, sorted by region and depth. */
@@ -189,13 +190,14 @@ static int embed_unsupervised(seed_job *j, const readout_data *r, const bool *fi
     return rc;
 }
 
-/* R² over the samples with use[i] (all when NULL): in-sample, or held out with train. */
+/* R² over the samples with use[i] (all when NULL): in-sample, or held out (fit on the
+ * training slices' rows, scored on the others). */
 static int score(const float *e, int dim, const readout_data *r, const bool *use, bool held_out, double *r2) {
     const int64_t n = 4 * r->n;
     int64_t m = 0;
     for (int64_t i = 0; i < n; i++) m += !use || use[i];
     float *es = malloc(sizeof(float) * (size_t)m * (size_t)dim + 1);
-    double *ys = malloc(sizeof(double) * (size_t)m * MTN_FEATURES_NCOL + 1), other[MTN_FEATURES_NCOL];
+    double *ys = malloc(sizeof(double) * (size_t)m * MTN_FEATURES_NCOL + 1), unused[MTN_FEATURES_NCOL];
     bool *tr = malloc((size_t)m + 1);
     if (!es || !ys || !tr) {
         free(es), free(ys), free(tr);
@@ -208,8 +210,8 @@ static int score(const float *e, int dim, const readout_data *r, const bool *use
                sizeof(double) * MTN_FEATURES_NCOL);
         tr[at++] = r->train[i];
     }
-    int rc = held_out ? mtn_readout_r2(es, m, dim, ys, MTN_FEATURES_NCOL, tr, other, r2)
-                      : mtn_readout_r2(es, m, dim, ys, MTN_FEATURES_NCOL, tr, r2, other);
+    int rc = held_out ? mtn_readout_r2(es, m, dim, ys, MTN_FEATURES_NCOL, tr, unused, r2)
+                      : mtn_readout_r2(es, m, dim, ys, MTN_FEATURES_NCOL, NULL, r2, NULL);
     free(es);
     free(ys);
     free(tr);
@@ -235,17 +237,17 @@ static int compute(seed_job *j, mtn_seed_result *res) {
     const int64_t n = 4 * r.n;
     float *e = rc ? NULL : malloc(sizeof(float) * (size_t)n * (size_t)dim + 1);
     r.train = malloc((size_t)n + 1);
-    r.test = malloc((size_t)n + 1);
-    if (!rc && (!e || !r.train || !r.test)) rc = mtn_error_set(MTN_ENOMEM, "out of memory");
+    r.held_rows = malloc((size_t)n + 1);
+    if (!rc && (!e || !r.train || !r.held_rows)) rc = mtn_error_set(MTN_ENOMEM, "out of memory");
     for (int64_t i = 0; !rc && i < n; i++) {
         r.train[i] = r.slices[i / 4].split == MTN_SPLIT_TRAIN;
-        r.test[i] = r.train[i] || r.slices[i / 4].split == MTN_SPLIT_TEST; /* the held-out readout's rows */
+        r.held_rows[i] = r.train[i] || r.slices[i / 4].split == MTN_SPLIT_TEST;
     }
     double t1 = mtn_now();
     if (!rc) rc = resnet ? embed_resnet(j, &r, e) : embed_unsupervised(j, &r, NULL, e);
     if (!rc) rc = score(e, dim, &r, NULL, false, res->r2);
     if (!rc && !resnet) rc = embed_unsupervised(j, &r, r.train, e); /* refit on the training slices */
-    if (!rc) rc = score(e, dim, &r, r.test, true, res->r2_heldout);
+    if (!rc) rc = score(e, dim, &r, r.held_rows, true, res->r2_heldout);
     if (rc && rc != MTN_ENOMEM) rc = mtn_error_set(rc, "run %s: %s", run->name, mtn_error_message());
     res->n_features = MTN_FEATURES_NCOL;
     res->train_seconds = mtn_now() - t0;

@@ -34,7 +34,8 @@ typedef struct {
     char staged[MTN_PATH_MAX];
     char encoder_dir[MTN_PATH_MAX]; /* readout: where its encoder's weights are */
     int group_offset;         /* seed s goes to group (s + offset) mod groups */
-    int chosen_unit;          /* UNIT_GRID_CHOSEN: the grid point chosen (set after phase 0) */
+    int chosen_unit;          /* set after phase 0: a grid's chosen unit, the grid point it
+                                 trains; a mixup search's first value, the value chosen */
     mtn_run_result result;
 } work;
 
@@ -367,19 +368,32 @@ static int best_of(const work *w, int first, int count) {
     return best;
 }
 
-/* After phase 0: world rank 0 picks each grid search's point, every rank learns it,
- * and the chosen unit takes its learning rate and batch. */
-static void choose_grid_points(work *w, int n, const mtn_layout *lay, MPI_Comm world) {
+/* Units [first, first + count) of the same run and kind from `first` on. */
+static int search_units(const work *w, int n, int first, unit_kind kind) {
+    int count = 0;
+    while (first + count < n && w[first + count].kind == kind && w[first + count].job_run == w[first].job_run) count++;
+    return count;
+}
+
+/* After phase 0: world rank 0 picks each search's best unit and every rank learns
+ * it; a grid's chosen unit takes that point's learning rate and batch. */
+static void choose_searches(work *w, int n, const mtn_layout *lay, MPI_Comm world) {
     for (int i = 0; i < n; i++) {
-        if (w[i].kind != UNIT_GRID_CHOSEN) continue;
-        int first = i;
-        while (first > 0 && w[first - 1].kind == UNIT_GRID_POINT && w[first - 1].job_run == w[i].job_run) first--;
-        int best = lay->world_rank == 0 ? best_of(w, first, i - first) : 0;
+        bool mixup = w[i].kind == UNIT_MIXUP_VALUE && w[i].search_value == 0;
+        bool grid = w[i].kind == UNIT_GRID_POINT && w[i].search_value == 0;
+        if (!mixup && !grid) continue;
+        int count = search_units(w, n, i, w[i].kind);
+        int best = lay->world_rank == 0 ? best_of(w, i, count) : 0;
         MPI_Bcast(&best, 1, MPI_INT, 0, world);
-        w[i].cfg.net.learning_rate = w[best].cfg.net.learning_rate;
-        w[i].cfg.net.batch_size = w[best].cfg.net.batch_size;
-        w[i].cfg.net.micro_batch = w[best].cfg.net.micro_batch;
-        w[i].chosen_unit = best;
+        if (mixup) {
+            w[i].chosen_unit = best;
+            continue;
+        }
+        work *c = &w[i + count]; /* the grid's chosen unit follows its points */
+        c->cfg.net.learning_rate = w[best].cfg.net.learning_rate;
+        c->cfg.net.batch_size = w[best].cfg.net.batch_size;
+        c->cfg.net.micro_batch = w[best].cfg.net.micro_batch;
+        c->chosen_unit = best;
     }
 }
 
@@ -426,9 +440,7 @@ static int alias_mixup_choices(work *w, int n, const mtn_job_config *job, const 
     int rc = MTN_OK;
     for (int i = 0; i < n && !rc; i++) {
         if (w[i].kind != UNIT_MIXUP_VALUE || w[i].search_value != 0) continue;
-        int count = 0;
-        while (i + count < n && w[i + count].kind == UNIT_MIXUP_VALUE && w[i + count].job_run == w[i].job_run) count++;
-        rc = alias_weights(out_dir, &w[best_of(w, i, count)], job->runs[w[i].job_run].name);
+        rc = alias_weights(out_dir, &w[w[i].chosen_unit], job->runs[w[i].job_run].name);
     }
     return rc;
 }
@@ -495,11 +507,7 @@ static int build_archive(const mtn_job_config *job, work *w, int n, const mtn_la
     /* the chosen value of each mixup search, as the run itself */
     for (int i = 0; i < n; i++) {
         if (w[i].kind != UNIT_MIXUP_VALUE || w[i].search_value != 0) continue;
-        int count = 0;
-        while (i + count < n && w[i + count].kind == UNIT_MIXUP_VALUE && w[i + count].job_run == w[i].job_run) count++;
-        int best = i;
-        for (int k = i; k < i + count; k++)
-            if (mean_final_val(&a->runs[k]) > mean_final_val(&a->runs[best])) best = k;
+        int best = w[i].chosen_unit; /* its result is a->runs[best] by now */
         const mtn_run_config *run = &job->runs[w[i].job_run];
         mtn_run_result *r = &a->runs[a->n_runs++];
         *r = a->runs[best];
@@ -565,7 +573,7 @@ int mtn_run_job(const mtn_job_config *job, const mtn_run_opts *opts, MPI_Comm wo
     rc = mtn_agree(rc, world);
     if (!rc) rc = stage_all(w, n, out_dir, source, &o, world);
     for (int phase = 0; phase < 3 && !rc; phase++) {
-        if (phase == 1) choose_grid_points(w, n, &lay, world);
+        if (phase == 1) choose_searches(w, n, &lay, world);
         if (phase == 2 && lay.world_rank == 0) rc = alias_mixup_choices(w, n, job, out_dir);
         rc = mtn_agree(rc, world);
         if (!rc) rc = train_all(w, n, phase, &lay, &o, out_dir);
