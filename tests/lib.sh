@@ -20,6 +20,16 @@ expect() {
   [ "$got" -eq "$want" ] || fail "exit $got (wanted $want): $*; stderr: $(head -c 400 "$tmp/err")"
 }
 contains() { grep -qF -- "$2" "$1" || fail "$1 lacks \"$2\": $(head -c 400 "$1")"; }
+# wait_for FILE [SECONDS]: until FILE exists (default at most 60 s); fails otherwise
+wait_for() {
+  local i
+  for ((i = 0; i < ${2:-60} * 10; i++)); do
+    [ -f "$1" ] && return 0
+    sleep 0.1
+  done
+  fail "$1 never appeared"
+  return 1
+}
 # finish NAME: the tally and the exit status
 finish() {
   if [ "$fails" -ne 0 ]; then echo "$1: $fails failure(s)"; exit 1; fi

@@ -160,6 +160,38 @@ int mtn_archive_write(const char *path, const mtn_archive *a);
 int mtn_archive_read(const char *path, mtn_archive *a);
 void mtn_archive_free(mtn_archive *a);
 
+/* `mtneuro aggregate` (src/results/aggregate.c): merges the n >= 1 archives in[] of
+ * one job (e.g. one per seed from Slurm array tasks, or one per `run --runs` subset)
+ * into *out, as one run of the whole job would have written it; names[i] is in[i]'s
+ * file name, used in messages. The rules:
+ *  1. Archives must agree in job_json, source, mtneuro_version, git_commit, table and
+ *     column; a run found in several must agree in method, row, column, task_json,
+ *     network_json and chosen (a search's choice depends on the seeds it was made
+ *     with: archives searched separately are not merged silently). job_json is
+ *     compared as JSON with its runs matched by name, so an archive of `run --runs`
+ *     (whose job lists only its runs) agrees with the job; the merged job lists the
+ *     first archive's runs, then those only later archives have. A disagreement is
+ *     MTN_ECONFIG, the message naming both files, the field, both values (long ones
+ *     cut around the first differing offset) and "--force merges anyway"; with
+ *     `force` the first archive's value is kept and a warning logged (MTN_WARN).
+ *  2. Runs: the union, in order of first appearance.
+ *  3. Seeds of a run: the union. A seed in several archives: a finished one (ok == 1)
+ *     replaces an unfinished one; two finished ones whose every non-timing field
+ *     (all of mtn_seed_result but train_seconds, eval_seconds and step_*_s; curves,
+ *     matrices and vectors over their used entries) is bit-identical are one;
+ *     otherwise MTN_ECONFIG naming run, seed, both files and the first differing
+ *     field (with force: the first is kept, a warning logged).
+ *  4. Seed order: as the merged job lists them (the run's "seeds", else the job's;
+ *     search units "<run>@..." follow their run's), then the others ascending.
+ *  5. A run's status: from the first archive where it has a finished seed (else
+ *     the first). The environment: the first archive's (world_size, ranks_per_seed,
+ *     seed_groups, threads included); layout "merged by mtneuro aggregate from N
+ *     archives: " and each one's, separated by " | " (cut to fit); host and created
+ *     empty, so mtn_archive_write fills them in.
+ * *out is the caller's, freed with mtn_archive_free; left empty on failure. Means and
+ * stds are not merged: mtn_archive_write computes them from the merged seeds. */
+int mtn_archive_merge(const mtn_archive *in, const char *const *names, int n, bool force, mtn_archive *out);
+
 /* `mtneuro report`: the paper's table layout for the archives' tables, our mean ± std
  * beside the paper's value, as Markdown, CSV or JSON. A run goes to the table of its
  * method (segment: Table 2; readout: Table 3; the others: the archive's Table 1 or A3),

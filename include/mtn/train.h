@@ -101,6 +101,7 @@ typedef struct {
     const char *archive;      /* the archive path; NULL = <out_dir>/<job>.h5 */
     const char *only_runs;    /* `run --runs`: comma-separated run names (already applied to the job) */
     bool quiet;               /* no progress output */
+    bool stage_only;          /* `run --stage-only`: stage every task's data, then stop */
 } mtn_run_opts;
 
 /* Runs every run of the job for every seed, collectively over `world`: stages the

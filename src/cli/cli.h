@@ -58,6 +58,7 @@ int mtn_cmd_features(int argc, char **argv);
 int mtn_cmd_run(int argc, char **argv);
 int mtn_cmd_train(int argc, char **argv);
 int mtn_cmd_report(int argc, char **argv);
+int mtn_cmd_aggregate(int argc, char **argv);
 void mtn_print_version(void);
 
 #endif

@@ -9,7 +9,7 @@ const mtn_command mtn_commands[] = {
     {"run", "stage, train, evaluate and report every run of a job",
      "usage: mtneuro run JOB.json [--source S] [--seeds LIST] [--resume] [-o DIR]\n"
      "                   [--ranks-per-seed N] [--threads T] [--checkpoint-every N]\n"
-     "                   [--archive FILE] [--runs NAMES] [--quiet]\n"
+     "                   [--archive FILE] [--runs NAMES] [--stage-only] [--quiet]\n"
      "\n"
      "Runs a job (jobs/*.json): stages the data each task needs (all ranks share the\n"
      "tiles), splits the MPI world into seed groups (the layout is printed), trains\n"
@@ -32,6 +32,10 @@ const mtn_command mtn_commands[] = {
      "  --archive FILE        the result archive (default DIR/<job>.h5)\n"
      "  --runs NAMES          only these runs of the job (comma-separated names); a\n"
      "                        search's grid points and chosen run go with their run\n"
+     "  --stage-only          stage the data of every run into DIR/staged, then stop: a\n"
+     "                        step of its own where compute nodes have no internet; a\n"
+     "                        later run with the same DIR and source reads the staged\n"
+     "                        files and does no network I/O\n"
      "  --quiet               no progress and no tables\n"
      "\n"
      "SIGTERM or SIGUSR1: checkpoint at the next step, then exit 75 (requeue).\n"
@@ -217,9 +221,38 @@ const mtn_command mtn_commands[] = {
      "  --threads T   worker threads (2); results do not depend on it\n"
      "  --steps N     timed steps (5) after --warmup W untimed ones (2)\n",
      mtn_cmd_bench, NULL},
-    {"aggregate", "merge per-seed result archives",
-     "usage: mtneuro aggregate A.h5 B.h5 ... -o merged.h5 [--force]\n",
-     NULL, "issue #7 (Slurm)"},
+    {"aggregate", "merge per-seed result archives of one job into one",
+     "usage: mtneuro aggregate A.h5 B.h5 ... -o MERGED.h5 [--force]\n"
+     "\n"
+     "Merges result archives of one job (e.g. one per seed from Slurm array tasks,\n"
+     "`mtneuro run JOB.json --seeds S --archive DIR/JOB-seedS.h5`, or one per\n"
+     "`run --runs` subset) into one with every run and seed, mean ± std recomputed\n"
+     "over all seeds: the same datasets as one run of the job with all seeds. Prints\n"
+     "a line per run (\"run mixup: seeds 1,100 from 2 archives\").\n"
+     "  - The archives must agree in the job (compared as JSON, runs matched by name,\n"
+     "    so archives of different --runs merge), source, mtneuro_version,\n"
+     "    git_commit, table and column; a run in several must agree in method, row,\n"
+     "    column, task and network configs, and a search's chosen values (archives\n"
+     "    searched separately chose on other seeds).\n"
+     "  - Runs: the union, in order of first appearance; seeds of a run: the union,\n"
+     "    in the job's seed order, then the others ascending.\n"
+     "  - A seed in several archives: a finished one replaces an unfinished one; two\n"
+     "    finished ones must agree bit for bit in everything but timings (a seed run\n"
+     "    again reproduces its numbers), and are kept once.\n"
+     "  - A run's status comes from the first archive with a finished seed of it; the\n"
+     "    environment (world size, layout, threads, ...) from the first archive, the\n"
+     "    layout noting the merge.\n"
+     "A disagreement stops the merge, the message naming both files, the field and\n"
+     "both values.\n"
+     "\n"
+     "  -o, --output FILE  the merged archive, written to a temporary name and renamed\n"
+     "                     (it may be one of the inputs)\n"
+     "  --force            merge despite disagreements: the first archive's values are\n"
+     "                     kept, a warning printed for each\n"
+     "\n"
+     "Exit status: 0 merged, 2 usage error or archives that disagree, 3 not a result\n"
+     "archive or a damaged one, 4 unreadable input or unwritable output.\n",
+     mtn_cmd_aggregate, NULL},
     {"version", "print the versions of mtneuro and its libraries",
      "usage: mtneuro version   (same as mtneuro --version)\n"
      "\n"

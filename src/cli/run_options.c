@@ -42,6 +42,7 @@ int mtn_cli_run_option(const char *cmd, int c, const char *arg, mtn_run_opts *o)
     case 'q': o->quiet = true; return MTN_OK;
     case 'd': o->data = arg; return MTN_OK;
     case 'U': o->only_runs = arg; return MTN_OK;
+    case 'G': o->stage_only = true; return MTN_OK;
     default: return mtn_error_set(MTN_EUSAGE, "%s: unknown or incomplete option (see mtneuro %s --help)", cmd, cmd);
     }
 }
@@ -53,7 +54,7 @@ const struct option mtn_cli_run_long_options[] = {
     {"checkpoint-every", required_argument, NULL, 'c'}, {"archive", required_argument, NULL, 'a'},
     {"quiet", no_argument, NULL, 'q'},          {"data", required_argument, NULL, 'd'},
     {"task", required_argument, NULL, 'T'},     {"network", required_argument, NULL, 'N'},
-    {"runs", required_argument, NULL, 'U'},
+    {"runs", required_argument, NULL, 'U'},      {"stage-only", no_argument, NULL, 'G'},
     {NULL, 0, NULL, 0}};
 
 int mtn_cli_run_launch(mtn_job_config *job, const mtn_run_opts *o, int *argc, char ***argv) {

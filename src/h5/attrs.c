@@ -47,6 +47,7 @@ int mtn_h5_read_str(hid_t obj, const char *name, char **out) {
         char *v = NULL;
         hid_t mt = H5Tcopy(H5T_C_S1);
         H5Tset_size(mt, H5T_VARIABLE);
+        H5Tset_cset(mt, H5Tget_cset(ft)); /* HDF5 converts no ASCII <-> UTF-8 (h5py writes str as UTF-8) */
         if (H5Aread(a, mt, &v) < 0 || !v) rc = mtn_error_set(MTN_EIO, "cannot read HDF5 attribute %s", name);
         else {
             *out = strdup(v);
@@ -58,6 +59,7 @@ int mtn_h5_read_str(hid_t obj, const char *name, char **out) {
         char *buf = calloc(n + 1, 1);
         hid_t mt = H5Tcopy(H5T_C_S1);
         H5Tset_size(mt, n + 1); /* room for the NUL a NULLPAD / SPACEPAD string (h5py's) lacks */
+        H5Tset_cset(mt, H5Tget_cset(ft));
         if (!buf || H5Aread(a, mt, buf) < 0) {
             free(buf);
             rc = mtn_error_set(MTN_EIO, "cannot read HDF5 attribute %s", name);

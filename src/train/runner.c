@@ -534,7 +534,7 @@ int mtn_run_job(const mtn_job_config *job, const mtn_run_opts *opts, MPI_Comm wo
     if (o.out_dir) snprintf(out_dir, sizeof out_dir, "%s", o.out_dir);
     else snprintf(out_dir, sizeof out_dir, "results/%s", job->name);
     work *w = NULL;
-    int n = 0, max_seeds = 1;
+    int n = 0, max_seeds = 1, n_phases = 3;
     int rc = expand(job, &o, out_dir, &w, &n);
     for (int i = 0; !rc && i < n; i++)
         if (w[i].cfg.n_seeds > max_seeds) max_seeds = w[i].cfg.n_seeds;
@@ -569,10 +569,14 @@ int mtn_run_job(const mtn_job_config *job, const mtn_run_opts *opts, MPI_Comm wo
             rc = make_dirs(sub);
         }
     }
-    if (!rc && lay.world_rank == 0) rc = check_encoders(w, n, job);
+    if (!rc && lay.world_rank == 0 && !o.stage_only) rc = check_encoders(w, n, job);
     rc = mtn_agree(rc, world);
     if (!rc) rc = stage_all(w, n, out_dir, source, &o, world);
-    for (int phase = 0; phase < 3 && !rc; phase++) {
+    if (!rc && o.stage_only) { /* a staging step of its own (Slurm): nothing trains */
+        if (!o.quiet && lay.world_rank == 0) printf("run: --stage-only: the data is staged in %s/staged\n", out_dir);
+        n_phases = 0;
+    }
+    for (int phase = 0; phase < n_phases && !rc; phase++) {
         if (phase == 1) choose_searches(w, n, &lay, world);
         if (phase == 2 && lay.world_rank == 0) rc = alias_mixup_choices(w, n, job, out_dir);
         rc = mtn_agree(rc, world);
@@ -580,7 +584,7 @@ int mtn_run_job(const mtn_job_config *job, const mtn_run_opts *opts, MPI_Comm wo
         rc = mtn_agree(rc, world);
         if (!rc) gather(w, n, phase, &lay, world);
     }
-    if (!rc && lay.world_rank == 0) {
+    if (!rc && lay.world_rank == 0 && !o.stage_only) {
         mtn_archive a;
         rc = build_archive(job, w, n, &lay, &o, layout_text, source, &a);
         char path[MTN_PATH_MAX + 128];

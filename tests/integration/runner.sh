@@ -30,15 +30,6 @@ run() {
   digest "$tmp/$name" >"$tmp/$name.digest" 2>>"$tmp/$name.err" || fail "digest $name: $(tail -c 400 "$tmp/$name.err")"
 }
 
-# wait_for FILE: until it exists (at most 60 s)
-wait_for() {
-  for _ in $(seq 1 600); do
-    [ -f "$1" ] && return 0
-    sleep 0.1
-  done
-  fail "$1 never appeared"
-}
-
 same() { cmp -s "$tmp/$1.digest" "$tmp/$2.digest" || fail "$1 and $2 differ: $(diff "$tmp/$1.digest" "$tmp/$2.digest" | head -20)"; }
 
 # --- the reference run, and the archive under h5py ---
