@@ -12,7 +12,8 @@
 #  - both final archives (and weights) equal a plain `mpirun -n 2 mtneuro run` of the
 #    job, bit for bit (tests/results/digest.py): the determinism contract.
 # Slurm delays a requeued job's start by about two minutes (BeginTime); the test
-# moves that start to now with scontrol, as an operator may.
+# moves that start to now with scontrol, as an operator may, once the old attempt
+# has left the node.
 # usage: test_slurm.sh MTNEURO MPIEXEC   (from the repository root; needs root)
 source "$(dirname "$0")/../lib.sh"
 bin=$(readlink -f "$1")
@@ -49,11 +50,19 @@ wait_job() {
   for _ in $(seq 1 720); do
     squeue -h -j "$id" -o "%i %T %r" >"$tmp/squeue" 2>/dev/null
     [ -s "$tmp/squeue" ] || break
-    grep -q "PENDING BeginTime" "$tmp/squeue" && scontrol update JobId="$id" StartTime=now 2>/dev/null
+    # the start is moved only once the old attempt has left the node (slurmd fails a
+    # job whose previous attempt is still being torn down: that is Slurm's delay)
+    if grep -q "PENDING BeginTime" "$tmp/squeue" && ! pgrep -x slurmstepd >/dev/null; then
+      sleep 2
+      scontrol update JobId="$id" StartTime=now 2>/dev/null
+    fi
     sleep 0.5
   done
   states=$(scontrol show job -o "$id" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | sort -u | tr '\n' ' ')
-  [ "$states" = "JobState=COMPLETED " ] || { fail "job $id ended as: ${states:-unknown}"; return 1; }
+  [ "$states" = "JobState=COMPLETED " ] && return 0
+  fail "job $id ended as: ${states:-unknown}; $(scontrol show job "$id" 2>&1 | head -30)"
+  grep -E "JobId=$id[ _]|job_?id[= ]$id\b" "$cluster/slurmctld.log" | tail -20
+  return 1
 }
 
 same() { cmp -s "$1" "$2" || fail "$3: differs from the plain mpirun run: $(diff "$1" "$2" | head -20)"; }
