@@ -30,6 +30,22 @@ wait_for() {
   fail "$1 never appeared"
   return 1
 }
+# start_server NAME ARGS...: starts `$bin serve --port 0 ARGS` (output in
+# $tmp/NAME.*), sets $url and $server_pid
+start_server() {
+  local name=$1; shift
+  "$bin" serve --port 0 --access-log "$tmp/$name.log" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+  pids+=($!)
+  server_pid=$!
+  for _ in $(seq 100); do
+    url=$(grep -o 'http://[0-9.:]*' "$tmp/$name.out" 2>/dev/null | head -1)
+    [ -n "$url" ] && return 0
+    sleep 0.1
+  done
+  fail "server $name did not start: $(cat "$tmp/$name.err")"
+  return 1
+}
+stop_server() { kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; }
 # finish NAME: the tally and the exit status
 finish() {
   if [ "$fails" -ne 0 ]; then echo "$1: $fails failure(s)"; exit 1; fi

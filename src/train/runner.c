@@ -534,7 +534,7 @@ int mtn_run_job(const mtn_job_config *job, const mtn_run_opts *opts, MPI_Comm wo
     if (o.out_dir) snprintf(out_dir, sizeof out_dir, "%s", o.out_dir);
     else snprintf(out_dir, sizeof out_dir, "results/%s", job->name);
     work *w = NULL;
-    int n = 0, max_seeds = 1, n_phases = 3;
+    int n = 0, max_seeds = 1;
     int rc = expand(job, &o, out_dir, &w, &n);
     for (int i = 0; !rc && i < n; i++)
         if (w[i].cfg.n_seeds > max_seeds) max_seeds = w[i].cfg.n_seeds;
@@ -572,11 +572,10 @@ int mtn_run_job(const mtn_job_config *job, const mtn_run_opts *opts, MPI_Comm wo
     if (!rc && lay.world_rank == 0 && !o.stage_only) rc = check_encoders(w, n, job);
     rc = mtn_agree(rc, world);
     if (!rc) rc = stage_all(w, n, out_dir, source, &o, world);
-    if (!rc && o.stage_only) { /* a staging step of its own (Slurm): nothing trains */
-        if (!o.quiet && lay.world_rank == 0) printf("run: --stage-only: the data is staged in %s/staged\n", out_dir);
-        n_phases = 0;
-    }
-    for (int phase = 0; phase < n_phases && !rc; phase++) {
+    /* --stage-only: a staging step of its own (Slurm); nothing trains */
+    if (!rc && o.stage_only && !o.quiet && lay.world_rank == 0)
+        printf("run: --stage-only: the data is staged in %s/staged\n", out_dir);
+    for (int phase = 0; phase < 3 && !rc && !o.stage_only; phase++) {
         if (phase == 1) choose_searches(w, n, &lay, world);
         if (phase == 2 && lay.world_rank == 0) rc = alias_mixup_choices(w, n, job, out_dir);
         rc = mtn_agree(rc, world);

@@ -13,22 +13,6 @@ bin=$(realpath "$1")
 mpiexec=$2
 task=tests/data/tasks/stage_small.json
 
-# start_server NAME ARGS...: starts `mtneuro serve --port 0 ARGS`, sets $url
-start_server() {
-  local name=$1; shift
-  "$bin" serve --port 0 --access-log "$tmp/$name.log" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
-  pids+=($!)
-  server_pid=$!
-  for _ in $(seq 100); do
-    url=$(grep -o 'http://[0-9.:]*' "$tmp/$name.out" 2>/dev/null | head -1)
-    [ -n "$url" ] && return 0
-    sleep 0.1
-  done
-  fail "server $name did not start: $(cat "$tmp/$name.err")"
-  return 1
-}
-stop_server() { kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; }
-
 # same_content A B: the staged datasets are equal, every tile done, both complete
 same_content() {
   /usr/bin/python3 - "$1" "$2" <<'PY'

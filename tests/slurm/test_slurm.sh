@@ -72,23 +72,13 @@ $mpi -n 2 "$bin" run "$job" -o "$tmp/ref" --quiet >"$tmp/ref.out" 2>&1 || fail "
 digest "$tmp/ref" "$tmp/ref/tiny.h5" >"$tmp/ref.digest" || fail "digest of the reference"
 
 # --- all seeds in one allocation, srun --mpi=pmix ---
-"$bin" serve --phantom --port 0 >"$tmp/serve.out" 2>"$tmp/serve.err" &
-server=$!
-pids+=("$server")
-url=
-for _ in $(seq 100); do
-  url=$(grep -o 'http://[0-9.:]*' "$tmp/serve.out" 2>/dev/null | head -1)
-  [ -n "$url" ] && break
-  sleep 0.1
-done
-[ -n "$url" ] || fail "mtneuro serve did not start: $(cat "$tmp/serve.err")"
+start_server serve --phantom
 all=$tmp/all
 slurm/mtneuro-sbatch "$job" -o "$all" --mtneuro "$bin" --source "$url" --ntasks 2 --cpus-per-task 1 --time 15 \
   --launcher srun --args "--checkpoint-every 1" >"$tmp/render.out" 2>&1 || fail "render: $(cat "$tmp/render.out")"
 stage=$(sbatch --parsable "$all/slurm/stage.sbatch") || fail "sbatch stage.sbatch"
 wait_job "$stage"
-kill "$server"
-wait "$server" 2>/dev/null # the compute step must do without the source from here on
+stop_server # the compute step must do without the source from here on
 ls "$all"/staged/*remote*.h5 >/dev/null 2>&1 || fail "the staging step left no staged file: $(cat "$all"/slurm/*stage*.out)"
 run=$(sbatch --parsable "$all/slurm/run.sbatch") || fail "sbatch run.sbatch"
 wait_for "$all/checkpoints/mixup-seed1.h5" 120 && scancel --signal=TERM "$run"
