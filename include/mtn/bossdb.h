@@ -209,6 +209,15 @@ typedef struct mtn_server mtn_server;
 /* Starts serving `volume` (borrowed; must outlive the server) in background threads. */
 int mtn_server_start(mtn_volume *volume, const mtn_server_options *o, mtn_server **out);
 int mtn_server_port(const mtn_server *s);
+/* Requests received so far, and the most that were in flight at once: arrived (their
+ * request line read) and not yet answered (no reply queued, connection not gone). A
+ * request counted is one its client is still waiting on, so max_in_flight never
+ * exceeds the client's concurrent transfers. */
+typedef struct {
+    int64_t requests;
+    int max_in_flight;
+} mtn_server_stats;
+void mtn_server_get_stats(const mtn_server *s, mtn_server_stats *out);
 void mtn_server_stop(mtn_server *s);
 
 #endif

@@ -97,7 +97,8 @@ int64_t mtn_dataset_count(const mtn_dataset *d, mtn_split split);
 int64_t mtn_dataset_sample_tile(const mtn_dataset *d, mtn_split split, int64_t i);
 
 /* Reads n samples of a split: x float (n, 1, [D,] H, W) in [0, 1] (uint8 / 255);
- * y: Task 1 one class per sample (0 CTX, 1 STR, 2 VP, 3 ZI, from the ROI labels);
+ * y: Task 1 one class per sample (0 CTX, 1 STR, 2 VP, 3 ZI: the class of the mode of
+ * its ROI labels; MTN_EDATA for a value outside 0..8);
  * Task 2 one class per pixel (3-class: axons merged into background); Task 3 the
  * pixel label values. y may be NULL. */
 int mtn_dataset_read(mtn_dataset *d, mtn_split split, const int64_t *samples, int n, float *x, int32_t *y);
@@ -107,8 +108,8 @@ int mtn_dataset_read(mtn_dataset *d, mtn_split split, const int64_t *samples, in
 void mtn_downsample_mean_u8(const uint8_t *src, int h, int w, int ds, uint8_t *dst);
 void mtn_downsample_mode_u8(const uint8_t *src, int h, int w, int ds, uint8_t *dst);
 
-/* Task 1: the class of an ROI value (reference-implementation.md §3), or -1 for
- * 0 (clear), which MTNeuro wrongly counted as cortex. */
+/* Task 1: the class of an ROI value (reference-implementation.md §3: 0 clear and
+ * 1 cortex are CTX), or -1 for a value outside 0..8. */
 int mtn_roi_class(uint64_t roi);
 
 #endif

@@ -3,6 +3,8 @@
  * at most opt.max_connections connections), the life of one request (created when
  * its URI arrives, routed, freed when it completes) and the access log, one line per
  * request after it completes: client, method, URI, status, body bytes, milliseconds.
+ * It also counts requests and the most in flight at once (arrived, reply not yet
+ * queued), for mtn_server_get_stats.
  *
  * Memory is bounded: a cutout's voxels and body exist only while it holds one of
  * opt.threads permits (server_permit.c), from before its voxels are read until its
@@ -34,6 +36,27 @@ int mtn_server_port(const mtn_server *s) { return s ? s->port : 0; }
 
 /* ------------------------------------------------------------ requests --- */
 
+static void in_flight_begin(srv_request *r) {
+    mtn_server *s = r->server;
+    atomic_fetch_add(&s->requests, 1);
+    int now = atomic_fetch_add(&s->in_flight, 1) + 1, max = atomic_load(&s->max_in_flight);
+    while (now > max && !atomic_compare_exchange_weak(&s->max_in_flight, &max, now)) {
+        /* another thread moved the maximum: max holds its value, compare again */
+    }
+    r->in_flight = true;
+}
+
+void srv_in_flight_end(srv_request *r) {
+    if (!r->in_flight) return;
+    r->in_flight = false;
+    atomic_fetch_sub(&r->server->in_flight, 1);
+}
+
+void mtn_server_get_stats(const mtn_server *s, mtn_server_stats *out) {
+    out->requests = atomic_load(&s->requests);
+    out->max_in_flight = atomic_load(&s->max_in_flight);
+}
+
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
     mtn_server *s = cls;
     srv_request *r = calloc(1, sizeof *r);
@@ -46,6 +69,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
         for (size_t i = 0; i < n; i++) r->uri[i] = (uri[i] > ' ' && uri[i] < 0x7f) ? uri[i] : '?';
         r->uri[n] = '\0';
     }
+    in_flight_begin(r);
     snprintf(r->addr, sizeof r->addr, "-");
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     if (ci && ci->client_addr) {
@@ -91,6 +115,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     srv_request *r = *con_cls;
     if (!r) return;
     *con_cls = NULL;
+    srv_in_flight_end(r); /* dropped before any reply */
     srv_permit_release(r);
     log_request(s, r);
     free(r->uri);
@@ -188,6 +213,9 @@ int mtn_server_start(mtn_volume *volume, const mtn_server_options *o, mtn_server
     pthread_mutex_init(&s->log_lock, NULL);
     pthread_mutex_init(&s->permit_lock, NULL);
     srv_fault_init(&s->faults);
+    atomic_init(&s->in_flight, 0);
+    atomic_init(&s->max_in_flight, 0);
+    atomic_init(&s->requests, 0);
     s->permits = o->threads;
     if (!s->bind || (o->token && !s->token)) {
         server_free(s);

@@ -64,6 +64,7 @@ struct srv_request {
     int64_t bytes;       /* body bytes handed to the connection */
     bool pending;        /* a cutout waits for (or holds) a permit: resume there */
     bool has_permit;
+    bool in_flight;      /* counted in the server's in_flight: arrived, no reply queued yet */
     srv_cutout cutout;
     srv_request *next_waiter;
 };
@@ -81,9 +82,16 @@ struct mtn_server {
     srv_request *wait_head, *wait_tail;
     bool stopping;
     srv_fault_table faults;
+    /* requests arrived and not yet answered (reply queued or connection gone) */
+    atomic_int in_flight, max_in_flight;
+    atomic_int_fast64_t requests;
 };
 
 /* ------------------------------------------------------------ replies --- */
+
+/* Ends r's time in flight (once; later calls do nothing). Called just before its
+ * reply is queued, so a request counted is one its client is still waiting on. */
+void srv_in_flight_end(srv_request *r);
 
 /* Each queues the response on r's connection and records status and size. */
 enum MHD_Result srv_reply_json(srv_request *r, unsigned status, cJSON *body); /* consumes body */

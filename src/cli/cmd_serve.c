@@ -1,7 +1,8 @@
 /* cmd_serve.c — `mtneuro serve`: serves the phantom or an HDF5 volume over the
  * BossDB REST protocol until SIGINT or SIGTERM, then stops cleanly (exit 0). Prints
  * one line, `serving <what> on http://ADDR:PORT`, once it listens (tests start it
- * with --port 0 and read the port from that line). */
+ * with --port 0 and read the port from that line). When it stops it logs how many
+ * requests it served and the most that were in flight at once. */
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -154,7 +155,10 @@ int mtn_cmd_serve(int argc, char **argv) {
     int sig = 0;
     sigwait(&stop_signals, &sig);
     MTN_INFO("serve: %s received, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    mtn_server_stats stats;
+    mtn_server_get_stats(server, &stats);
     mtn_server_stop(server);
+    MTN_INFO("serve: %lld requests, at most %d in flight at once", (long long)stats.requests, stats.max_in_flight);
     mtn_volume_free(volume);
     if (log != stderr && log != stdout) fclose(log);
     return 0;

@@ -25,6 +25,7 @@ struct mtn_dataset {
 
 int mtn_roi_class(uint64_t roi) {
     switch (roi) {
+    case MTN_ROI_CLEAR: /* unlabelled pixels count as cortex, as in MTNeuro */
     case MTN_ROI_CORTEX: return MTN_REGION_CTX;
     case MTN_ROI_STRIATUM:
     case MTN_ROI_CORPUS_CALLOSUM: return MTN_REGION_STR;
@@ -33,7 +34,7 @@ int mtn_roi_class(uint64_t roi) {
     case MTN_ROI_ZI:
     case MTN_ROI_INTERNAL_CAPSULE:
     case MTN_ROI_HYPOTHALAMUS: return MTN_REGION_ZI;
-    default: return -1; /* 0 = clear: not evidence of any region */
+    default: return -1; /* not an ROI value */
     }
 }
 
@@ -152,20 +153,22 @@ int64_t mtn_dataset_sample_tile(const mtn_dataset *d, mtn_split split, int64_t i
     return d->samples[split][i];
 }
 
-/* Task 1: the region class of a sample, from the most frequent non-clear ROI value;
- * if a sample has none, the region its tiles were cut from. */
-static int32_t region_class(const mtn_dataset *d, const uint8_t *labels, size_t n, int64_t tile) {
+/* Task 1: the region class of a sample, MTNeuro's rule (reference-implementation.md
+ * §3): the mode of all its raw ROI values, then that value's class. Ties go to the
+ * smallest value, as torch.mode on the CPU resolves them. A value outside 0..8 means
+ * the file does not hold ROI labels: an error naming the file, tile and value. */
+static int region_class(const mtn_dataset *d, const uint8_t *labels, size_t n, int64_t tile, int32_t *out) {
     int64_t counts[256] = {0};
     for (size_t i = 0; i < n; i++) counts[labels[i]]++;
-    int64_t class_counts[MTN_NREGIONS] = {0};
+    int mode = 0;
     for (int v = 0; v < 256; v++) {
-        int c = mtn_roi_class((uint64_t)v);
-        if (c >= 0) class_counts[c] += counts[v];
+        if (counts[v] > 0 && mtn_roi_class((uint64_t)v) < 0)
+            return mtn_error_set(MTN_EDATA, "%s: /labels tile %lld has ROI value %d (expected 0-8)", d->path,
+                                 (long long)tile, v);
+        if (counts[v] > counts[mode]) mode = v; /* strictly more: a tie keeps the smaller value */
     }
-    int best = -1;
-    for (int c = 0; c < MTN_NREGIONS; c++)
-        if (class_counts[c] > 0 && (best < 0 || class_counts[c] > class_counts[best])) best = c;
-    return best >= 0 ? best : d->tiles[tile].region;
+    *out = mtn_roi_class((uint64_t)mode);
+    return MTN_OK;
 }
 
 int mtn_dataset_read(mtn_dataset *d, mtn_split split, const int64_t *samples, int n, float *x, int32_t *y) {
@@ -188,7 +191,8 @@ int mtn_dataset_read(mtn_dataset *d, mtn_split split, const int64_t *samples, in
         for (size_t k = 0; k < sample; k++) xi[k] = (float)d->buf_image[k] / 255.0f;
         if (!y) continue;
         if (d->task == 1) {
-            y[i] = region_class(d, d->buf_label, sample, tile);
+            int rc = region_class(d, d->buf_label, sample, tile, &y[i]);
+            if (rc) return rc;
             continue;
         }
         int32_t *yi = y + (size_t)i * sample;

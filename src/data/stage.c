@@ -471,6 +471,9 @@ int mtn_stage(const mtn_task_config *task, mtn_source *source, const char *path,
     int64_t local[5] = {r.tiles_written, r.stats.bytes_decoded, r.stats.requests, r.stats.retries, 0}, global[5];
     MPI_Allreduce(local, global, 5, MPI_INT64_T, MPI_SUM, comm);
     report->tiles_fetched = global[0];
+    /* a block fetched again after a failed verification held tiles counted as there */
+    if (report->tiles_skipped > plan.n_tiles - global[0])
+        report->tiles_skipped = plan.n_tiles - global[0] > 0 ? plan.n_tiles - global[0] : 0;
     report->bytes_fetched = global[1];
     report->requests = global[2];
     report->retries = global[3];

@@ -495,13 +495,17 @@ static int build_archive(const mtn_job_config *job, work *w, int n, const mtn_la
                      p->cfg.seeds[0]);
         } else if (trains(&w[i].cfg)) {
             snprintf(r->status, sizeof r->status, "ok");
-        } else if (w[i].cfg.method == MTN_METHOD_READOUT) {
-            snprintf(r->status, sizeof r->status,
-                     "not built: its encoder's method (%s) is not built; encoder.checkpoint can name imported weights",
-                     mtn_method_name(w[i].cfg.encoder_method));
         } else {
-            snprintf(r->status, sizeof r->status, "not built: the %s method arrives with a later issue",
-                     mtn_method_name(w[i].cfg.method));
+            if (w[i].cfg.method == MTN_METHOD_READOUT)
+                snprintf(r->status, sizeof r->status,
+                         "not built: its encoder's method (%s) is not built; encoder.checkpoint can name imported weights",
+                         mtn_method_name(w[i].cfg.encoder_method));
+            else
+                snprintf(r->status, sizeof r->status, "not built: the %s method arrives with a later issue",
+                         mtn_method_name(w[i].cfg.method));
+            free(r->seeds); /* no numbers, not even zeros: written with S = 0 (mtn/results.h) */
+            r->seeds = NULL;
+            r->n_seeds = 0;
         }
     }
     /* the chosen value of each mixup search, as the run itself */

@@ -168,6 +168,14 @@ cutout() {
   check "$fmt" "$tmp/$name.body" "$vol" "$chan" "$res" "$x0" "$x1" "$y0" "$y1" "$z0" "$z1" $t
 }
 
+# listeners PORT: the local addresses (hex ADDR:PORT, as the kernel lists them) of
+# the sockets listening on PORT, IPv4 and IPv6
+listeners() {
+  local hex
+  hex=$(printf '%04X' "$1")
+  awk -v p=":$hex" '$4 == "0A" && substr($2, length($2) - 4) == p { print $2 }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
 command -v curl >/dev/null || { echo "FAIL: curl is required"; exit 1; }
 $py -c 'import blosc, h5py, numpy' || { echo "FAIL: python3-blosc, python3-h5py and python3-numpy are required"; exit 1; }
 
@@ -175,6 +183,9 @@ $py -c 'import blosc, h5py, numpy' || { echo "FAIL: python3-blosc, python3-h5py 
 start main --threads 4 --max-cutout-mb 1 --access-log "$tmp/access.log"
 [ -n "$base" ] || { echo "cannot continue without a server"; exit 1; }
 main_pid=$pid
+# no --bind: loopback only (start checked the line says http://127.0.0.1:PORT)
+got=$(listeners "${base##*:}")
+[ "$got" = "0100007F:$(printf '%04X' "${base##*:}")" ] || fail "default bind: listening on \"$got\", wanted 127.0.0.1 only"
 
 # ---- metadata (names in HDF5's link order: alphabetical)
 get ping /ping/
@@ -296,6 +307,28 @@ c1_bytes=$(stat -c %s "$tmp/c1.body")
 grep -qE "^127\.0\.0\.1 GET /v1/cutout/coll/exp/image/0/0:256/0:160/0:25/\?access-mode=no-cache 200 $c1_bytes [0-9]+\.[0-9]$" \
   "$tmp/access.log" || fail "access log lacks the c1 line: $(grep 0:256/0:160/0:25 "$tmp/access.log")"
 grep -qE "^127\.0\.0\.1 POST /v1/collection/ 405 [0-9]+ [0-9.]+$" "$tmp/access.log" || fail "access log lacks the POST line"
+# the shutdown figures: every request counted; at most the 16 concurrent clients in flight
+most=$(sed -n "s/.*serve: $requests requests, at most \([0-9]*\) in flight at once.*/\1/p" "$tmp/main.err")
+[ -n "$most" ] && [ "$most" -ge 1 ] && [ "$most" -le 16 ] \
+  || fail "no shutdown line \"$requests requests, at most N in flight\" (1 <= N <= 16): $(tail -c 300 "$tmp/main.err")"
+
+# ============================================================ --bind
+"$bin" serve --volume "$tmp/vol.h5" --port 0 --bind 0.0.0.0 >"$tmp/any.out" 2>"$tmp/any.err" &
+pid=$!
+pids+=("$pid")
+for _ in $(seq 200); do grep -q '^serving ' "$tmp/any.out" 2>/dev/null && break; sleep 0.05; done
+line=$(head -n 1 "$tmp/any.out")
+case "$line" in
+  "serving $tmp/vol.h5 on http://0.0.0.0:"[0-9]*)
+    got=$(listeners "${line##*:}")
+    [ "$got" = "00000000:$(printf '%04X' "${line##*:}")" ] || fail "--bind 0.0.0.0: listening on \"$got\", wanted 0.0.0.0"
+    base="http://127.0.0.1:${line##*:}"
+    get any /ping/
+    status_is any 200 ;;
+  *) fail "--bind 0.0.0.0: serving line \"$line\"; stderr: $(head -c 300 "$tmp/any.err")" ;;
+esac
+kill -TERM "$pid"
+wait "$pid" || fail "--bind 0.0.0.0 server: exit $?"
 
 # ============================================================ token server
 start token --token s3cret --access-log "$tmp/token.log"

@@ -5,6 +5,9 @@
 #  - a second run on a complete file does no network I/O (the server is gone);
 #  - a run killed with SIGKILL mid-way resumes without fetching finished tiles again
 #    and ends identical to an uninterrupted run;
+#  - a finished tile whose bytes were corrupted (in a file no longer marked
+#    complete, or in a killed run's file) fails verification and is fetched again
+#    (with its block only), and the file ends identical and complete;
 #  - injected 5xx and truncated bodies are retried; permanent 503s, unknown channels
 #    and bad tokens fail with exit 3 and a message naming the URL or the token.
 # usage: stage.sh MTNEURO MPIEXEC   (from the repository root)
@@ -28,6 +31,31 @@ print("same content: %d tiles of %s" % (a["images"].shape[0], a["images"].shape[
 PY
 }
 
+# corrupt_tile FILE [--incomplete]: inverts the image bytes of one finished tile
+# whose whole column (cube, region, y, x: the tiles a fetch block comes from) is
+# finished, so resuming does not fetch it anyway; --incomplete also clears the
+# complete flag (a complete file is never read again). Prints the tile's row.
+corrupt_tile() {
+  HDF5_USE_FILE_LOCKING=FALSE /usr/bin/python3 - "$@" <<'PY'
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "r+") as f:
+    done, tiles = f["done"][()].astype(bool), f["tiles"][()]
+    column = [tuple(r) for r in tiles[:, [0, 1, 4, 5]]]
+    whole = [t for t in np.flatnonzero(done) if all(done[u] for u in range(len(done)) if column[u] == column[t])]
+    if not whole:
+        sys.exit("no finished column to corrupt a tile of")
+    t = int(whole[len(whole) // 2])
+    f["images"][t] = 255 - f["images"][t]
+    if "--incomplete" in sys.argv[2:]:
+        f.attrs.modify("complete", 0)
+    print(t)
+PY
+}
+# caught OUT: staging's output OUT reports one tile that failed verification
+caught() {
+  grep -q "1 tiles failed verification; fetching them again" "$1" || fail "no verification failure reported: $(cat "$1")"
+}
+
 start_server main || exit 1
 for n in 1 2 3; do
   "$mpiexec" -n $n "$bin" stage --task $task --source "$url" -o "$tmp/n$n.h5" >"$tmp/n$n.out" 2>&1 \
@@ -43,6 +71,24 @@ same_content "$tmp/n1.h5" "$tmp/n3.h5" || fail "1 and 3 ranks differ"
 "$mpiexec" -n 2 "$bin" stage --task $task --source phantom -o "$tmp/direct.h5" >"$tmp/direct.out" 2>&1 \
   || fail "stage from the phantom directly: $(cat "$tmp/direct.out")"
 same_content "$tmp/n1.h5" "$tmp/direct.h5" || fail "served and direct phantom differ"
+
+# a corrupted finished tile in a file no longer marked complete: caught and fetched again
+cp "$tmp/n1.h5" "$tmp/corrupt.h5"
+bad=$(corrupt_tile "$tmp/corrupt.h5" --incomplete) || fail "could not corrupt a tile"
+same_content "$tmp/n1.h5" "$tmp/corrupt.h5" >/dev/null 2>&1 && fail "tile $bad was not corrupted"
+"$mpiexec" -n 2 "$bin" stage --task $task --source "$url" -o "$tmp/corrupt.h5" >"$tmp/corrupt.out" 2>&1 \
+  || fail "staging over a corrupted tile: $(cat "$tmp/corrupt.out")"
+cat "$tmp/corrupt.out"
+caught "$tmp/corrupt.out"
+# only that tile's block is fetched again, not the whole file
+total=$(grep -o 'stage: [0-9]* tiles' "$tmp/corrupt.out" | grep -o '[0-9]*')
+fetched=$(grep -o '([0-9]* fetched' "$tmp/corrupt.out" | grep -o '[0-9]*')
+[ "${fetched:-0}" -ge 1 ] && [ "${fetched:-0}" -le 16 ] && [ "${total:-0}" -gt 16 ] \
+  || fail "expected one block (1-16 tiles) fetched again: $(cat "$tmp/corrupt.out")"
+already=$(grep -o '[0-9]* already there' "$tmp/corrupt.out" | grep -o '^[0-9]*')
+[ $(( ${fetched:-0} + ${already:-0} )) -eq "${total:-0}" ] \
+  || fail "fetched + already there should be the $total tiles: $(cat "$tmp/corrupt.out")"
+same_content "$tmp/n1.h5" "$tmp/corrupt.h5" || fail "corrupted tile $bad was not restored"
 
 # a complete file: no network I/O at all, even with the server gone
 stop_server
@@ -73,13 +119,16 @@ sys.exit(1)
 PY
 kill -9 -- -"$stage_pid" 2>/dev/null
 wait "$stage_pid" 2>/dev/null
+# and a finished tile goes bad before the resume
+bad=$(corrupt_tile "$tmp/killed.h5") || fail "could not corrupt a tile of the killed run's file"
 # resume from the same source (the staging key includes it)
 "$mpiexec" -n 2 "$bin" stage --task $task --source "$url" -o "$tmp/killed.h5" >"$tmp/resume.out" 2>&1 \
   || fail "resume: $(cat "$tmp/resume.out")"
 cat "$tmp/resume.out"
 already=$(grep -o '[0-9]* already there' "$tmp/resume.out" | grep -o '^[0-9]*')
 [ "${already:-0}" -gt 0 ] || fail "the resumed run fetched everything again"
-same_content "$tmp/n1.h5" "$tmp/killed.h5" || fail "killed and resumed staging differs"
+caught "$tmp/resume.out"
+same_content "$tmp/n1.h5" "$tmp/killed.h5" || fail "killed and resumed staging differs (tile $bad was corrupted)"
 
 stop_server
 

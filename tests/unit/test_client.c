@@ -3,7 +3,8 @@
  * are a known function of their coordinates. Checks metadata, cutouts (whole and
  * split into intern-aligned blocks, uint8 and uint64), retries with injected faults
  * (5xx, truncated and wrong-size bodies: retried, then reported), 4xx answered at
- * once with the server's message and the URL, and tokens. */
+ * once with the server's message and the URL, tokens, and that no more than
+ * max_parallel transfers are in flight at once (counted by the server). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -270,11 +271,19 @@ static void test_tokens(void) {
     unserve();
 }
 
+/* Bounded parallelism, seen from the server: every cutout is delayed so transfers
+ * overlap, and the server has more worker threads than the client's bound, so an
+ * unbounded client would show more requests in flight at once than max_parallel. */
 static void test_many_concurrent_blocks(void) {
-    serve(NULL);
+    enum { MAX_PARALLEL = 8 };
+    mtn_server_options so;
+    mtn_server_default_options(&so);
+    so.threads = 4 * MAX_PARALLEL;
+    so.fault_delay_ms = 20;
+    serve(&so);
     mtn_bossdb_options o;
     mtn_bossdb_default_options(&o);
-    o.max_parallel = 8;
+    o.max_parallel = MAX_PARALLEL;
     o.block[0] = 32;
     o.block[1] = 32;
     o.block[2] = 2;
@@ -288,6 +297,13 @@ static void test_many_concurrent_blocks(void) {
     CU_ASSERT_EQUAL(mtn_bossdb_fetch(c, &r, 1, &st), 0);
     CU_ASSERT_EQUAL(st.requests, 256);
     CU_ASSERT(matches(0, 0, &box, img));
+    mtn_server_stats ss;
+    mtn_server_get_stats(server, &ss);
+    fprintf(stderr, "\n  server: %lld requests, at most %d in flight at once (client max_parallel %d)\n",
+            (long long)ss.requests, ss.max_in_flight, MAX_PARALLEL);
+    CU_ASSERT(ss.requests >= 256);
+    CU_ASSERT(ss.max_in_flight <= MAX_PARALLEL);
+    CU_ASSERT(ss.max_in_flight > 1);
     free(img);
     mtn_bossdb_client_free(c);
     unserve();

@@ -1,6 +1,14 @@
-/* test_core.c — status codes and messages, exit codes, checked products, rank-aware
- * logging, the progress reporter (both modes, with a fake clock) and "did you mean". */
+/* test_core.c — status codes and messages, exit codes, checked products, a failing
+ * MTN_ASSERT (in a forked child), rank-aware logging, the progress reporter (both
+ * modes with a fake clock, and its automatic choice on a pipe, a file and a
+ * pseudo-terminal) and "did you mean". */
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "mtn/core.h"
@@ -35,6 +43,61 @@ static void test_checked_products(void) {
     CU_ASSERT(!mtn_product_i64(big, 3, &p));
     int64_t neg[2] = {5, -1};
     CU_ASSERT(!mtn_product_i64(neg, 2, &p));
+}
+
+/* The assertion the child trips; TRIP_LINE is the line it sits on. */
+static volatile int answer = 4;
+enum { TRIP_LINE = __LINE__ }; static void trip_assert(void) { MTN_ASSERT(answer == 5); }
+
+/* Runs trip_assert in a forked child with its stderr on a pipe; returns what the
+ * child wrote (malloc'd) and stores its wait status. */
+static char *run_tripping_child(int *status) {
+    int fds[2];
+    CU_ASSERT_FATAL(pipe(fds) == 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        struct rlimit no_core = {0, 0};
+        setrlimit(RLIMIT_CORE, &no_core); /* an abort here is expected: no core file */
+        dup2(fds[1], STDERR_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        trip_assert();
+        _exit(0); /* reached only if MTN_ASSERT let a false condition through */
+    }
+    close(fds[1]);
+    size_t cap = 4096, len = 0;
+    char *text = malloc(cap);
+    ssize_t got;
+    while (text && (got = read(fds[0], text + len, cap - 1 - len)) > 0) {
+        len += (size_t)got;
+        if (len == cap - 1) text = realloc(text, cap *= 2); /* ASan may say a lot */
+    }
+    close(fds[0]);
+    CU_ASSERT_FATAL(text != NULL);
+    text[len] = '\0';
+    CU_ASSERT_FATAL(waitpid(pid, status, 0) == pid);
+    return text;
+}
+
+static void test_assert_aborts_with_file_line(void) {
+    int status = 0;
+    char *text = run_tripping_child(&status);
+    /* mtn_assert_fail prints one line and calls abort(): killed by SIGABRT, or, in a
+     * sanitizer build run with ASAN_OPTIONS=handle_abort=1, ASan's report of that
+     * abort and its non-zero exit */
+    bool aborted = (WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT) ||
+                   (WIFEXITED(status) && WEXITSTATUS(status) != 0 && strstr(text, "AddressSanitizer: ABRT"));
+    CU_ASSERT(aborted);
+    char where[600];
+    snprintf(where, sizeof where, "%s:%d\n", __FILE__, (int)TRIP_LINE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "mtneuro: internal error: assertion `answer == 5` failed"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "in trip_assert at "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, where));
+    if (!aborted || !strstr(text, where))
+        fprintf(stderr, "child status %d, stderr:\n%s\n", status, text);
+    free(text);
 }
 
 static void test_logging_is_rank_aware(void) {
@@ -149,6 +212,49 @@ static void test_progress_bar_and_silence(void) {
     mtn_log_init(0, 1, MTN_LOG_INFO, NULL);
 }
 
+/* The mode MTN_PROGRESS_AUTO resolves to on `stream`. */
+static mtn_progress_mode auto_mode(FILE *stream) {
+    mtn_progress_opts o = {stream, MTN_PROGRESS_AUTO, 1.0, fake_clock};
+    mtn_progress p;
+    mtn_progress_begin(&p, "auto", 4, &o);
+    return p.mode;
+}
+
+static void test_progress_picks_mode_by_isatty(void) {
+    mtn_log_init(0, 1, MTN_LOG_INFO, NULL);
+    FILE *file = mtn_test_capture_open(); /* a regular file */
+    CU_ASSERT_EQUAL(auto_mode(file), MTN_PROGRESS_LINES);
+    fclose(file);
+
+    int fds[2];
+    CU_ASSERT_FATAL(pipe(fds) == 0);
+    FILE *pipe_w = fdopen(fds[1], "w");
+    CU_ASSERT_FATAL(pipe_w != NULL);
+    CU_ASSERT_EQUAL(auto_mode(pipe_w), MTN_PROGRESS_LINES);
+    fclose(pipe_w);
+    close(fds[0]);
+
+    int master, slave;
+    CU_ASSERT_FATAL(openpty(&master, &slave, NULL, NULL, NULL) == 0);
+    FILE *tty = fdopen(slave, "w");
+    CU_ASSERT_FATAL(tty != NULL);
+    CU_ASSERT_EQUAL(auto_mode(tty), MTN_PROGRESS_BAR);
+    /* and the bar is what reaches the terminal */
+    mtn_progress_opts o = {tty, MTN_PROGRESS_AUTO, 1.0, fake_clock};
+    mtn_progress p;
+    mtn_progress_begin(&p, "tty", 2, &o);
+    mtn_progress_update(&p, 1, NULL);
+    char seen[512] = "";
+    struct pollfd ready = {master, POLLIN, 0};
+    if (poll(&ready, 1, 5000) == 1) { /* lines mode would print nothing yet: no hang */
+        ssize_t n = read(master, seen, sizeof seen - 1);
+        seen[n > 0 ? n : 0] = '\0';
+    }
+    CU_ASSERT_PTR_NOT_NULL(strstr(seen, "\r\033[Ktty [############............] 1/2"));
+    fclose(tty);
+    close(master);
+}
+
 static void test_suggestions(void) {
     CU_ASSERT_EQUAL(mtn_edit_distance("lerning_rate", "learning_rate"), 1);
     CU_ASSERT_EQUAL(mtn_edit_distance("SGD", "sgd"), 0);
@@ -163,9 +269,12 @@ static void test_suggestions(void) {
 static const mtn_test_case core_tests[] = {
     {"status codes, messages and exit codes", test_status_and_exit_codes},
     {"checked size products", test_checked_products},
+    {"a failing MTN_ASSERT aborts, naming file:line and the expression",
+     test_assert_aborts_with_file_line},
     {"logging is rank-aware", test_logging_is_rank_aware},
     {"progress: periodic lines off a TTY", test_progress_lines},
     {"progress: live bar, and silence off rank 0", test_progress_bar_and_silence},
+    {"progress: lines on a file or pipe, a bar on a TTY", test_progress_picks_mode_by_isatty},
     {"did you mean", test_suggestions},
     {NULL, NULL}};
 

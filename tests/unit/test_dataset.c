@@ -1,7 +1,8 @@
 /* test_dataset.c — the dataset reader on files staged here from the phantom: samples
  * per split, 3D sub-volumes that never cross a region or split boundary (MTNeuro's
- * loader let the last one spill into the next region), Task 1 region labels, Task 2
- * 3-class and 4-class mappings, Task 3 raw labels, and refusals: an incomplete file,
+ * loader let the last one spill into the next region), Task 1 region labels (the
+ * class of the tile's ROI mode, on tiles written where that differs from a vote of
+ * classes), Task 2 3-class and 4-class mappings, Task 3 raw labels, and refusals: an incomplete file,
  * a file staged for another task, a file that is not staged at all. */
 #include <hdf5.h>
 #include <mpi.h>
@@ -68,6 +69,84 @@ static void test_task1_samples_and_labels(void) {
     int64_t bad = n;
     CU_ASSERT_EQUAL(mtn_dataset_read(d, MTN_SPLIT_TEST, &bad, 1, NULL, NULL), MTN_EINTERNAL);
     mtn_dataset_free(d);
+}
+
+/* Writes labels into tile row `tile` of a staged file (the dataset reader does not
+ * check the staging checksums). */
+static void write_tile_labels(const char *path, int64_t tile, const uint8_t *labels) {
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    CU_ASSERT_FATAL(f >= 0);
+    hid_t d = H5Dopen2(f, "labels", H5P_DEFAULT);
+    hid_t fs = H5Dget_space(d);
+    hsize_t start[3] = {(hsize_t)tile, 0, 0}, count[3] = {1, 128, 128};
+    H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
+    hid_t ms = H5Screate_simple(3, count, NULL);
+    CU_ASSERT(H5Dwrite(d, H5T_NATIVE_UINT8, ms, fs, H5P_DEFAULT, labels) >= 0);
+    H5Sclose(ms);
+    H5Sclose(fs);
+    H5Dclose(d);
+    H5Fclose(f);
+}
+
+/* Fills a 128 x 128 tile: runs of (value, pixel count), in order, summing to 16384. */
+static void fill_tile(uint8_t *labels, const int (*runs)[2], int n_runs) {
+    size_t at = 0;
+    for (int r = 0; r < n_runs; r++) {
+        memset(labels + at, runs[r][0], (size_t)runs[r][1]);
+        at += (size_t)runs[r][1];
+    }
+    CU_ASSERT_EQUAL_FATAL(at, 128 * 128);
+}
+
+static void test_task1_label_is_the_roi_mode(void) {
+    enum { NCASES = 5 };
+    /* 40% cortex, 35% striatum, 25% corpus callosum: the mode is cortex, although a
+     * vote of classes would say STR (35 + 25 > 40) */
+    static const int split_vote[][2] = {{1, 6554}, {2, 5734}, {8, 4096}};
+    static const int all_clear[][2] = {{0, 16384}};           /* unlabelled: CTX, as in MTNeuro */
+    static const int clear_most[][2] = {{0, 6000}, {5, 5500}, {6, 4884}}; /* ZI+IC outvote it: CTX all the same */
+    static const int tie[][2] = {{4, 8192}, {3, 8192}};         /* a tie: the smaller value, 3 (TRN) -> VP */
+    static const int tie_classes[][2] = {{8, 8192}, {3, 8192}}; /* 3 (VP) beats 8 (STR), unlike classes' order */
+    const int (*cases[NCASES])[2] = {split_vote, all_clear, clear_most, tie, tie_classes};
+    const int n_runs[NCASES] = {3, 1, 3, 2, 2};
+    const int32_t want[NCASES] = {MTN_REGION_CTX, MTN_REGION_CTX, MTN_REGION_CTX, MTN_REGION_VP, MTN_REGION_VP};
+
+    char copy[700], cmd[1500];
+    snprintf(copy, sizeof copy, "%s/task1_rule.h5", mtn_test_tmpdir());
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", small_path, copy);
+    CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+    mtn_dataset *d = NULL;
+    CU_ASSERT_EQUAL_FATAL(mtn_dataset_open(copy, &small_task, &d), 0);
+    int64_t tiles[NCASES + 1], idx[NCASES + 1];
+    for (int i = 0; i <= NCASES; i++) {
+        idx[i] = i;
+        tiles[i] = mtn_dataset_sample_tile(d, MTN_SPLIT_TRAIN, i);
+    }
+    mtn_dataset_free(d);
+    uint8_t labels[128 * 128];
+    for (int i = 0; i < NCASES; i++) {
+        fill_tile(labels, cases[i], n_runs[i]);
+        write_tile_labels(copy, tiles[i], labels);
+    }
+    float *x = malloc(sizeof(float) * (NCASES + 1) * 128 * 128);
+    int32_t y[NCASES + 1];
+    CU_ASSERT_EQUAL_FATAL(mtn_dataset_open(copy, &small_task, &d), 0);
+    CU_ASSERT_EQUAL_FATAL(mtn_dataset_read(d, MTN_SPLIT_TRAIN, idx, NCASES, x, y), 0);
+    for (int i = 0; i < NCASES; i++) {
+        if (y[i] != want[i]) fprintf(stderr, "\n  case %d: class %d, expected %d\n", i, y[i], want[i]);
+        CU_ASSERT_EQUAL(y[i], want[i]);
+    }
+    mtn_dataset_free(d);
+    /* a value outside 0..8, even a rare one, is not an ROI label: an error naming the file */
+    static const int stray[][2] = {{1, 16383}, {9, 1}};
+    fill_tile(labels, stray, 2);
+    write_tile_labels(copy, tiles[NCASES], labels);
+    CU_ASSERT_EQUAL_FATAL(mtn_dataset_open(copy, &small_task, &d), 0);
+    CU_ASSERT_EQUAL(mtn_dataset_read(d, MTN_SPLIT_TRAIN, &idx[NCASES], 1, x, y), MTN_EDATA);
+    CU_ASSERT_PTR_NOT_NULL(strstr(mtn_error_message(), copy));
+    CU_ASSERT_PTR_NOT_NULL(strstr(mtn_error_message(), "ROI value 9"));
+    mtn_dataset_free(d);
+    free(x);
 }
 
 static void test_subvolumes_never_cross(void) {
@@ -155,7 +234,8 @@ static void test_refusals(void) {
     H5Fclose(f);
     CU_ASSERT_EQUAL(mtn_dataset_open(copy, &small_task, &d), MTN_EIO);
     CU_ASSERT_PTR_NOT_NULL(strstr(mtn_error_message(), "staging is not complete"));
-    CU_ASSERT_EQUAL(mtn_roi_class(MTN_ROI_CLEAR), -1);
+    CU_ASSERT_EQUAL(mtn_roi_class(MTN_ROI_CLEAR), MTN_REGION_CTX);
+    CU_ASSERT_EQUAL(mtn_roi_class(MTN_ROI_COUNT), -1);
     CU_ASSERT_EQUAL(mtn_roi_class(MTN_ROI_CORPUS_CALLOSUM), MTN_REGION_STR);
     CU_ASSERT_EQUAL(mtn_roi_class(MTN_ROI_TRN), MTN_REGION_VP);
     CU_ASSERT_EQUAL(mtn_roi_class(MTN_ROI_HYPOTHALAMUS), MTN_REGION_ZI);
@@ -165,6 +245,8 @@ static void test_refusals(void) {
 static const mtn_test_case tests[] = {
     {"stage small Task 1 and Task 2 sets from the phantom", test_setup},
     {"Task 1: samples per split, region labels, [0, 1] images", test_task1_samples_and_labels},
+    {"Task 1: the class of the ROI mode (ties to the smaller value); values > 8 refused",
+     test_task1_label_is_the_roi_mode},
     {"3D sub-volumes never cross a region or split", test_subvolumes_never_cross},
     {"Task 2 3-class mapping; a Task 3 reading of it is refused", test_pixel_label_mappings},
     {"refusals: missing, plain, other task, incomplete", test_refusals},
