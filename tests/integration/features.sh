@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # features.sh — `mtneuro features` (Task 3 semantic features) on REAL label maps: the
 # xray-thc mask crops (ctx, str, trn, zi: 32 x 128 x 128 each, from the Prasad 2020
-# pixel annotations) under $MTN_SHARED_DIR/reference/mtneuro-data (default ../shared),
-# converted to MTNeuro's label values, against tests/ref/features_oracle.py (scipy's
+# pixel annotations; committed under tests/data/xray-thc, and checked against the
+# originals under $MTN_SHARED_DIR/reference/mtneuro-data (default ../shared) when
+# that folder is there), converted to MTNeuro's label values, against tests/ref/features_oracle.py (scipy's
 # ndimage.label with 6-connectivity and cKDTree k=2): cell counts exactly, the other
 # columns within 1e-9 relative, NaN in the same places. Cases: each crop set per slice
 # and per quadrant; all four stacked (128 slices); the trn crops with each slice
@@ -21,10 +22,17 @@ source "$(dirname "$0")/../lib.sh"
 bin=$1
 py=/usr/bin/python3
 oracle=tests/ref/features_oracle.py
-masks=${MTN_SHARED_DIR:-../shared}/reference/mtneuro-data/xray-thc/masks
-if [ ! -d "$masks" ]; then
-  echo "SKIP: $masks is absent (set MTN_SHARED_DIR to the folder holding reference/)"
-  exit 77 # ctest shows it skipped, not passed
+masks=tests/data/xray-thc
+originals=${MTN_SHARED_DIR:-../shared}/reference/mtneuro-data/xray-thc/masks
+if [ -d "$originals" ]; then # the committed copies hold the same arrays
+  $py - "$masks" "$originals" <<'EOF' || fail "tests/data/xray-thc differs from $originals"
+import sys, numpy as np
+for r in ("ctx", "str", "trn", "zi"):
+    a, b = (np.load("%s/masks_%s.npz" % (d, r))["arr_0"] for d in sys.argv[1:3])
+    assert a.dtype == b.dtype and np.array_equal(a, b), r
+EOF
+else
+  echo "note: $originals is absent; the committed copies are used unchecked"
 fi
 
 # ------------------------------------------------ inputs in MTNeuro's label values
