@@ -1,7 +1,9 @@
 # lib.sh — what the shell tests share (source it first): a scratch folder $tmp and
 # background processes $pids cleaned up on exit, fail / expect / contains, and the
-# closing tally. Scripts run from the repository root.
+# closing tally. Scripts run from the repository root. mpirun may run as root and
+# oversubscribe (ctest sets the same; this is for a script run by hand).
 set -u
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 fails=0
 tmp=$(mktemp -d)
 pids=()

@@ -215,6 +215,7 @@ static int expand(const mtn_job_config *job, const mtn_run_opts *o, const char *
             }
             if (run->method == MTN_METHOD_READOUT && !run->encoder_checkpoint[0])
                 rc = encoder_dir(job, run, out_dir, u->encoder_dir, sizeof u->encoder_dir);
+            if (!trains(&u->cfg)) continue; /* not built: no seeds, not even zeros (S = 0, mtn/results.h) */
             u->result.n_seeds = u->cfg.n_seeds;
             u->result.seeds = calloc((size_t)u->cfg.n_seeds + 1, sizeof *u->result.seeds);
             if (!u->result.seeds) rc = mtn_error_set(MTN_ENOMEM, "out of memory");
@@ -495,17 +496,13 @@ static int build_archive(const mtn_job_config *job, work *w, int n, const mtn_la
                      p->cfg.seeds[0]);
         } else if (trains(&w[i].cfg)) {
             snprintf(r->status, sizeof r->status, "ok");
+        } else if (w[i].cfg.method == MTN_METHOD_READOUT) {
+            snprintf(r->status, sizeof r->status,
+                     "not built: its encoder's method (%s) is not built; encoder.checkpoint can name imported weights",
+                     mtn_method_name(w[i].cfg.encoder_method));
         } else {
-            if (w[i].cfg.method == MTN_METHOD_READOUT)
-                snprintf(r->status, sizeof r->status,
-                         "not built: its encoder's method (%s) is not built; encoder.checkpoint can name imported weights",
-                         mtn_method_name(w[i].cfg.encoder_method));
-            else
-                snprintf(r->status, sizeof r->status, "not built: the %s method arrives with a later issue",
-                         mtn_method_name(w[i].cfg.method));
-            free(r->seeds); /* no numbers, not even zeros: written with S = 0 (mtn/results.h) */
-            r->seeds = NULL;
-            r->n_seeds = 0;
+            snprintf(r->status, sizeof r->status, "not built: the %s method arrives with a later issue",
+                     mtn_method_name(w[i].cfg.method));
         }
     }
     /* the chosen value of each mixup search, as the run itself */

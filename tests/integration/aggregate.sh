@@ -16,7 +16,6 @@ bin=$1
 mpi=$2
 py=/usr/bin/python3
 job=tests/data/runner/tiny_job.json
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 
 # run NAME NP ARGS...: the job into $tmp/NAME with NP ranks
 run() {

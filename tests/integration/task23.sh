@@ -18,7 +18,6 @@ source "$(dirname "$0")/../lib.sh"
 bin=$1
 mpi=$2
 py=/usr/bin/python3
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 
 # digest DIR JOB: every number of the archive and every weight file's tensors, as text
 digest() { $py tests/results/digest.py "$1" "$1/$2.h5"; }

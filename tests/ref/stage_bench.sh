@@ -40,28 +40,11 @@ while [ $# -gt 0 ]; do
 done
 [ -x "$MTNEURO" ] || { echo "stage_bench.sh: $MTNEURO is not an executable (set MTNEURO)" >&2; exit 2; }
 [ -f "$TASK" ] || { echo "stage_bench.sh: no task config $TASK" >&2; exit 2; }
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+bin=$MTNEURO
+source tests/lib.sh # $tmp, start_server / stop_server (and mpirun's root settings)
 
-tmp=$(mktemp -d)
-server=""
-cleanup() {
-  [ -n "$server" ] && kill "$server" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-"$MTNEURO" serve --phantom --port 0 --threads "$SERVER_THREADS" --access-log /dev/null \
-  >"$tmp/serve.out" 2>"$tmp/serve.err" &
-server=$!
-url=""
-for _ in $(seq 100); do
-  url=$(grep -o 'http://[0-9.:]*' "$tmp/serve.out" 2>/dev/null | head -n 1)
-  [ -n "$url" ] && break
-  kill -0 "$server" 2>/dev/null || break
-  sleep 0.1
-done
-[ -n "$url" ] || { echo "stage_bench.sh: the server did not start: $(tail -n 3 "$tmp/serve.err")" >&2; exit 1; }
-echo "server: $(head -n 1 "$tmp/serve.out"), $SERVER_THREADS threads; task $TASK; $MAX_PARALLEL requests per rank"
+start_server bench --phantom --threads "$SERVER_THREADS" || { echo "stage_bench.sh: $(tail -n 1 "$tmp/bench.err")" >&2; exit 1; }
+echo "server: $(head -n 1 "$tmp/bench.out"), $SERVER_THREADS threads; task $TASK; $MAX_PARALLEL requests per rank"
 
 status=0
 for ((r = 1; r <= REPEAT; r++)); do
@@ -78,8 +61,6 @@ for ((r = 1; r <= REPEAT; r++)); do
 done
 rm -f "$tmp/staged.h5"
 
-kill -TERM "$server"
-wait "$server"
-server=""
-echo "server: $(grep -o '[0-9]* requests, at most [0-9]* in flight at once' "$tmp/serve.err")"
+stop_server
+echo "server: $(grep -o '[0-9]* requests, at most [0-9]* in flight at once' "$tmp/bench.err")"
 exit $status

@@ -20,7 +20,6 @@ bin=$(readlink -f "$1")
 mpi=$2
 py=/usr/bin/python3
 job=tests/data/runner/tiny_job.json
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 
 if [ "$(id -u)" -ne 0 ] || ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
   # .ci/run installs slurm-wlm and munge, runs as root and sets MTN_REQUIRE_SLURM=1:

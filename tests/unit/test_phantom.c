@@ -3,8 +3,8 @@
  * map over every cube of the paper's tables A1-A2, per-region class proportions
  * against the paper, cell counts / footprints / spacing against the real label crops,
  * that the image is not trivially classifiable (Task 1 on mean and std; Task 2 by
- * intensity thresholds), resolutions and bad requests. The cases that cut the
- * volume also print its speed (not a test: timings cannot fail on a busy machine).
+ * intensity thresholds), resolutions and bad requests. (Its speed is no test here:
+ * tests/ref/stage_bench.sh times the whole staging pipeline.)
  *
  * Statistics sample slices rather than whole cubes to keep the run short: 8 slices
  * (z = 132, 177, ..., 447) of each of the 4 cubes A-D per region, i.e. 32 slices of
@@ -50,10 +50,6 @@ static mtn_box cube_box(int region, int cube, int64_t z0, int64_t z1) {
     return b;
 }
 
-/* Time spent in cutout_bytes' cutouts and the voxels they made, per channel. */
-static double cutout_seconds[MTN_PHANTOM_NCHANNELS];
-static int64_t cutout_voxels[MTN_PHANTOM_NCHANNELS];
-
 /* A cutout as one byte per voxel (labels narrowed; they are all < 256). */
 static uint8_t *cutout_bytes(mtn_phantom_channel ch, int res, const mtn_box *b) {
     int64_t n;
@@ -61,11 +57,7 @@ static uint8_t *cutout_bytes(mtn_phantom_channel ch, int res, const mtn_box *b) 
     size_t bytes = (size_t)n * (size_t)mtn_phantom_dtype_size(ch);
     void *raw = malloc(bytes);
     uint8_t *out = malloc((size_t)n);
-    double t0 = mtn_now();
-    int rc = raw && out ? mtn_phantom_cutout(ch, res, b, raw) : MTN_ENOMEM;
-    cutout_seconds[ch] += mtn_now() - t0;
-    cutout_voxels[ch] += n;
-    if (rc != MTN_OK) {
+    if (!raw || !out || mtn_phantom_cutout(ch, res, b, raw) != MTN_OK) {
         fprintf(stderr, "cutout failed: %s\n", mtn_error_message());
         free(raw);
         free(out);
@@ -133,7 +125,6 @@ static int64_t task_slice_z(int s) {
     return s < TRAIN_SLICES ? 110 + (int64_t)s * 269 / TRAIN_SLICES : 420 + 2 * (int64_t)(s - TRAIN_SLICES);
 }
 
-/* Also prints the speed of the image and pixel-label cutouts made so far. */
 static bool load_task_samples(void) {
     if (task_images[0][0]) return true;
     free_samples_at_exit();
@@ -144,9 +135,6 @@ static bool load_task_samples(void) {
             task_labels[r][s] = cutout_bytes(MTN_PHANTOM_PIXEL_LABELS, 0, &b);
             if (!task_images[r][s] || !task_labels[r][s]) return false;
         }
-    fprintf(stderr, "\n  speed, single-slice 256 x 256 cutouts (one core): image %.1f M voxels/s, pixel_labels %.1f M/s\n",
-            (double)cutout_voxels[MTN_PHANTOM_IMAGE] / cutout_seconds[MTN_PHANTOM_IMAGE] / 1e6,
-            (double)cutout_voxels[MTN_PHANTOM_PIXEL_LABELS] / cutout_seconds[MTN_PHANTOM_PIXEL_LABELS] / 1e6);
     return true;
 }
 
@@ -330,15 +318,12 @@ static void test_every_cube_inside_its_region(void) {
     int64_t n = (int64_t)TILE * TILE * SLAB;
     uint64_t *roi = malloc((size_t)n * sizeof *roi);
     CU_ASSERT_PTR_NOT_NULL_FATAL(roi);
-    double seconds = 0;
     for (int r = 0; r < NREGIONS; r++) {
         for (int c = 0; c < NCUBES; c++) {
             int64_t wrong = 0;
             for (int64_t z = 110; z < 470; z += SLAB) {
                 mtn_box b = cube_box(r, c, z, z + SLAB);
-                double t0 = mtn_now();
                 CU_ASSERT_EQUAL_FATAL(mtn_phantom_cutout(MTN_PHANTOM_ROI_LABELS, 0, &b, roi), MTN_OK);
-                seconds += mtn_now() - t0;
                 for (int64_t i = 0; i < n; i++) wrong += roi[i] != (uint64_t)regions[r].roi;
             }
             CU_ASSERT_EQUAL(wrong, 0);
@@ -348,8 +333,7 @@ static void test_every_cube_inside_its_region(void) {
         }
     }
     free(roi);
-    fprintf(stderr, "\n  region map: all 16 cubes A-D (256 x 256 x 360 each) checked voxel by voxel; roi_labels "
-                    "cut at %.1f M voxels/s (one core)\n", 16.0 * TILE * TILE * 360 / seconds / 1e6);
+    fprintf(stderr, "\n  region map: all 16 cubes A-D (256 x 256 x 360 each) checked voxel by voxel\n");
 }
 
 static void test_region_values_elsewhere(void) {
