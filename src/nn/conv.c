@@ -9,13 +9,13 @@
  * efficient GEMM shape and needs no scatter-add); for other strides, dcol = W^T dout
  * per whole sample followed by col2im, items being samples (no two touch the same
  * input voxel). 3x3 stride-1 convolutions go by Winograd instead (winograd.c):
- * forward, input gradient, and for 3x3x3 the weight gradient unless the weights
- * dominate. */
+ * forward and both gradients. */
 #include <cblas.h>
 #include <string.h>
 
 #include "mtn/nn.h"
 #include "conv_shift.h"
+#include "items.h"
 #include "winograd.h"
 
 mtn_dims mtn_conv_out_dims(const mtn_conv *cv, mtn_dims in) {
@@ -283,19 +283,18 @@ mtn_needs mtn_conv_needs(const mtn_conv *cv, mtn_dims in, int micro) {
     /* the weight gradient's leaves: im2col items, or micro-batches (cooperative) */
     int64_t leaves = pw.n_items > in.n / mi ? pw.n_items : in.n / mi;
     mtn_needs n = {a > b ? a : b, nw, nw, mtn_tree_floats(nw, leaves)};
-    if (coop_weights(&g, in.n, micro)) {
+    /* the weight gradient's road: Winograd, cooperative im2col, shifted GEMMs or im2col */
+    if (nn_winograd_weight_fits(cv, in)) {
+        n = mtn_needs_max(n, nn_winograd_weight_needs(cv, in, micro));
+    } else if (coop_weights(&g, in.n, micro)) {
         size_t cols = (size_t)mi * (size_t)g.P, shared = (size_t)(g.kk + g.cout) * cols + nw;
         if (shared > n.shared) n.shared = shared;
-    }
-    if (!coop_weights(&g, in.n, micro) && nn_shift_weight_fits(cv, in))
+    } else if (nn_shift_weight_fits(cv, in)) {
         n = mtn_needs_max(n, nn_shift_weight_needs(cv, in, micro));
+    }
     mtn_conv flipped = flipped_conv(cv);
     mtn_dims od = mtn_conv_out_dims(cv, in);
-    if (nn_winograd_fits(cv, in)) {
-        n = mtn_needs_max(n, nn_winograd_needs(cv, in, micro));
-        if (!coop_weights(&g, in.n, micro) && nn_winograd_weight_fits(cv, in))
-            n = mtn_needs_max(n, nn_winograd_weight_needs(cv, in, micro));
-    }
+    if (nn_winograd_fits(cv, in)) n = mtn_needs_max(n, nn_winograd_needs(cv, in, micro));
     if (unit_stride(&g) && nn_winograd_fits(&flipped, od)) {
         n = mtn_needs_max(n, nn_winograd_needs(&flipped, od, micro));
     } else if (!col2im_input(&g, in.n, micro)) {
@@ -444,19 +443,22 @@ static void coop_columns(void *p, int item, int thread) {
                    c->dout + ((int64_t)(c->s0 + s) * c->g.cout + co) * c->g.P, sizeof(float) * (size_t)c->g.P);
 }
 
-/* GEMM blocks of at least 64 output channels: big enough to run at full speed */
-static int coop_gemm_blocks(const geom *g) { return g->cout >= 128 ? g->cout / 64 : 1; }
+#ifndef COOP_KK_BLOCKS
+#define COOP_KK_BLOCKS 4
+#endif
+/* GEMM blocks over kernel rows (dW's columns): each block packs only its share of
+ * the columns, and the smaller dout is what every block packs again */
+static int coop_gemm_blocks(const geom *g) { return g->kk >= 256 * COOP_KK_BLOCKS ? COOP_KK_BLOCKS : 1; }
 
 static void coop_gemm(void *p, int item, int thread) {
     (void)thread;
     coop_ctx *c = p;
     int blocks = coop_gemm_blocks(&c->g);
-    int64_t o0 = (int64_t)c->g.cout * item / blocks, o1 = (int64_t)c->g.cout * (item + 1) / blocks;
-    if (o1 == o0) return;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(o1 - o0), (int)c->g.kk, (int)c->nc, 1.0f,
-                c->dy + o0 * c->nc, (int)c->nc, c->col, (int)c->nc, 0.0f, c->out + o0 * c->g.kk, (int)c->g.kk);
-    if (c->bias)
-        for (int64_t co = o0; co < o1; co++) {
+    int64_t r0 = c->g.kk * item / blocks, r1 = c->g.kk * (item + 1) / blocks;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c->g.cout, (int)(r1 - r0), (int)c->nc, 1.0f, c->dy,
+                (int)c->nc, c->col + r0 * c->nc, (int)c->nc, 0.0f, c->out + r0, (int)c->g.kk);
+    if (c->bias && item == 0)
+        for (int64_t co = 0; co < c->g.cout; co++) {
             const float *row = c->dy + co * c->nc;
             float acc = 0.0f;
             for (int64_t j = 0; j < c->nc; j++) acc += row[j];
@@ -528,30 +530,21 @@ void mtn_conv_backward(mtn_exec *ex, float *din, float *dw, float *dbias, const 
                        const float *w, const mtn_conv *cv, mtn_dims in_dims, int micro) {
     geom g = make_geom(cv, in_dims);
     int n = in_dims.n, mi = micro < 1 || micro > n ? n : micro;
-    bool big = coop_weights(&g, n, micro);
-    size_t nw = (size_t)(g.cout * g.kk), count = nw + (dbias ? (size_t)g.cout : 0);
-    float *shared = mtn_exec_shared(ex, count);
-    if (big) {
-        int64_t nc = (int64_t)mi * g.P;
-        float *col = shared + count, *dy = col + g.kk * nc;
-        if (!dbias) { /* the leaves are laid out as dw: add straight into it */
-            coop_ctx c = {dout, in, g, ex, mi, 0, nc, col, dy, NULL, false};
-            mtn_exec_reduce_together(ex, n / mi, nw, coop_leaf, &c, dw);
-        } else {
-            memset(shared, 0, sizeof(float) * count);
-            coop_ctx c = {dout, in, g, ex, mi, 0, nc, col, dy, NULL, true};
-            mtn_exec_reduce_together(ex, n / mi, count, coop_leaf, &c, shared);
-            for (size_t i = 0; i < nw; i++) dw[i] += shared[i];
-            for (int co = 0; co < g.cout; co++) dbias[co] += shared[nw + (size_t)co];
-        }
-    } else if (nn_winograd_weight_fits(cv, in_dims)) {
+    size_t nw = (size_t)(g.cout * g.kk), nb = dbias ? (size_t)g.cout : 0;
+    float *shared = mtn_exec_shared(ex, nw + nb);
+    if (nn_winograd_weight_fits(cv, in_dims)) {
         nn_winograd_weight_grad(ex, dw, dbias, dout, in, cv, in_dims, micro);
+    } else if (coop_weights(&g, n, micro)) {
+        int64_t nc = (int64_t)mi * g.P;
+        float *col = nn_reduce_together_scratch(ex, nw, nb, (size_t)(g.kk + g.cout) * (size_t)nc);
+        coop_ctx c = {dout, in, g, ex, mi, 0, nc, col, col + g.kk * nc, NULL, dbias != NULL};
+        nn_reduce_params_together(ex, n / mi, coop_leaf, &c, dw, nw, dbias, nb);
     } else if (nn_shift_weight_fits(cv, in_dims)) {
         nn_shift_weight_grad(ex, dw, dbias, dout, in, cv, in_dims, micro);
     } else {
         dw_ctx c = {dout, in, g, make_plan(n, micro, g.P, WEIGHT_COLUMNS), ex, dbias != NULL};
-        memset(shared, 0, sizeof(float) * count);
-        mtn_exec_reduce(ex, c.pl.n_items, count, weight_leaf, &c, shared);
+        memset(shared, 0, sizeof(float) * (nw + nb));
+        mtn_exec_reduce(ex, c.pl.n_items, nw + nb, weight_leaf, &c, shared);
         add_transposed(ex, dw, shared, g.cout, g.kk); /* the leaves hold dW^T */
         if (dbias)
             for (int co = 0; co < g.cout; co++) dbias[co] += shared[nw + (size_t)co];

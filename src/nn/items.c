@@ -117,15 +117,35 @@ void nn_cols_scatter_add(float *x, const float *cols, int c, int64_t P, int s0, 
     move_cols(NULL, NULL, cols, x, c, P, s0, c0, nc);
 }
 
-void nn_reduce_params(mtn_exec *ex, int leaves, mtn_leaf_fn leaf, void *ctx, float *dw, size_t nw, float *dbias,
-                      size_t nb) {
-    if (!dbias) {
-        mtn_exec_reduce(ex, leaves, nw, leaf, ctx, dw);
-        return;
+/* one of leaf (per thread) or together (all threads on each leaf); with a bias the
+ * sum goes through the start of the shared scratch */
+static void reduce_params(mtn_exec *ex, int leaves, mtn_leaf_fn leaf, mtn_coop_leaf_fn together, void *ctx,
+                          float *dw, size_t nw, float *dbias, size_t nb) {
+    size_t count = dbias ? nw + nb : nw;
+    float *acc = dw;
+    if (dbias) {
+        acc = mtn_exec_shared(ex, count);
+        memset(acc, 0, sizeof(float) * count);
     }
-    float *acc = mtn_exec_shared(ex, nw + nb);
-    memset(acc, 0, sizeof(float) * (nw + nb));
-    mtn_exec_reduce(ex, leaves, nw + nb, leaf, ctx, acc);
+    if (together)
+        mtn_exec_reduce_together(ex, leaves, count, together, ctx, acc);
+    else
+        mtn_exec_reduce(ex, leaves, count, leaf, ctx, acc);
+    if (!dbias) return;
     for (size_t i = 0; i < nw; i++) dw[i] += acc[i];
     for (size_t i = 0; i < nb; i++) dbias[i] += acc[nw + i];
+}
+
+void nn_reduce_params(mtn_exec *ex, int leaves, mtn_leaf_fn leaf, void *ctx, float *dw, size_t nw, float *dbias,
+                      size_t nb) {
+    reduce_params(ex, leaves, leaf, NULL, ctx, dw, nw, dbias, nb);
+}
+
+void nn_reduce_params_together(mtn_exec *ex, int leaves, mtn_coop_leaf_fn leaf, void *ctx, float *dw, size_t nw,
+                               float *dbias, size_t nb) {
+    reduce_params(ex, leaves, NULL, leaf, ctx, dw, nw, dbias, nb);
+}
+
+float *nn_reduce_together_scratch(mtn_exec *ex, size_t nw, size_t nb, size_t floats) {
+    return mtn_exec_shared(ex, nw + nb + floats) + nw + nb;
 }

@@ -58,6 +58,12 @@ void nn_cols_scatter_add(float *x, const float *cols, int c, int64_t P, int s0, 
  * floats; the sum goes through mtn_exec_shared, nw + nb floats). */
 void nn_reduce_params(mtn_exec *ex, int leaves, mtn_leaf_fn leaf, void *ctx, float *dw, size_t nw, float *dbias,
                       size_t nb);
+/* The same for leaves that all threads compute together (mtn_exec_reduce_together).
+ * Their own shared scratch, `floats` floats after the sum's room (nw + nb floats),
+ * is what nn_reduce_together_scratch returns: reserve nw + nb + floats shared. */
+void nn_reduce_params_together(mtn_exec *ex, int leaves, mtn_coop_leaf_fn leaf, void *ctx, float *dw, size_t nw,
+                               float *dbias, size_t nb);
+float *nn_reduce_together_scratch(mtn_exec *ex, size_t nw, size_t nb, size_t floats);
 
 static inline int64_t nn_min64(int64_t a, int64_t b) { return a < b ? a : b; }
 

@@ -12,8 +12,9 @@
  * outputs, so the bits do not depend on the thread count. The kernel transform runs
  * once per call into the executor's shared scratch. The input gradient of a stride-1
  * convolution is itself one (conv.c), with the kernel transposed and flipped: `flip`
- * does that while transforming. For 3x3x3 the weight gradient too, as the adjoint:
- * dU = dM V^T summed over tiles (leaves of the fixed reduction tree), dW = G^T dU G. */
+ * does that while transforming. The weight gradient too, as the adjoint: dU = dM V^T
+ * summed over a micro-batch's tiles, dW = G^T dU G per micro-batch (the leaves of the
+ * fixed reduction tree). */
 #include <cblas.h>
 #include <string.h>
 
@@ -44,7 +45,7 @@ bool nn_winograd_fits(const mtn_conv *cv, mtn_dims in) {
            cv->cout >= min_channels && in.h >= min_plane && in.w >= min_plane;
 }
 
-bool nn_winograd_weight_fits(const mtn_conv *cv, mtn_dims in) { return cv->k[0] == 3 && nn_winograd_fits(cv, in); }
+bool nn_winograd_weight_fits(const mtn_conv *cv, mtn_dims in) { return nn_winograd_fits(cv, in); }
 
 static wgeom make_wgeom(const mtn_conv *cv, mtn_dims in) {
     wgeom g;
@@ -334,50 +335,70 @@ static void tile_item(void *p, int item, int thread) {
 
 /* ---- the weight gradient: dU[q] = sum over tiles of dM[q] V[q]^T, dW = G^T dU G ----
  *
- * dM = A dy A^T is the adjoint of the output transform. Leaves are fixed blocks of
- * one micro-batch's tiles (a power of two of them per micro-batch), each writing its
- * dU (points x cout x cin) and bias sums, combined by mtn_exec_reduce's tree. */
+ * dM = A dy A^T is the adjoint of the output transform. The leaves are micro-batches,
+ * each computed by all threads together (as conv.c's cooperative weight gradient):
+ * its tiles go in fixed chunks; per chunk, transform items fill V and dM (shared),
+ * then one GEMM item per transform point adds dM[q] V[q]^T into dU[q] (the chunk
+ * order fixes the bits; no per-thread dU to add up). At the end G^T dU G, per block
+ * of output channels, is the leaf, in the kernel's own space: the tree then sums
+ * what ranks sum. */
 
-#ifndef WINOGRAD_DW_TILES
-#define WINOGRAD_DW_TILES 512
+#ifndef WINOGRAD_DW_LOG2
+#define WINOGRAD_DW_LOG2 20
 #endif
-/* tiles per weight-gradient leaf: the GEMMs' inner dimension, so more than forward */
-static int64_t dw_block(const wgeom *g) {
-    (void)g;
-    return WINOGRAD_DW_TILES;
-}
+enum { DW_TRANSFORM_ITEMS = 16 };
 
 static int kernel_volume(const wgeom *g) { return g->axes == 3 ? 27 : 9; }
 /* a leaf: the kernel gradient (cout x cin x kvol) and the bias sums (cout) */
 static size_t dw_count(const wgeom *g) {
     return (size_t)kernel_volume(g) * (size_t)g->cout * (size_t)g->cin + (size_t)g->cout;
 }
+/* tiles per chunk: V and dM within 2^WINOGRAD_DW_LOG2 floats, a power of two, at
+ * least 64 (the GEMMs' inner dimension), at most the micro-batch's tiles */
+static int64_t dw_chunk(const wgeom *g, int64_t per_micro) {
+    int64_t cap = ((int64_t)1 << WINOGRAD_DW_LOG2) / ((int64_t)g->points * (g->cin + g->cout)), c = 64;
+    while (c * 2 <= cap) c *= 2;
+    return c < per_micro ? c : per_micro;
+}
+static size_t dw_shared(const wgeom *g, int64_t chunk) { /* V, dM, dU */
+    return (size_t)g->points * ((size_t)(g->cin + g->cout) * (size_t)chunk + (size_t)g->cout * (size_t)g->cin);
+}
 
-/* dM[q][o][t .. t + len) of run r from output channel o's gradient plane; returns the
- * sum of the run's gradients (the bias gradient's share) */
-static double dy_transform(float *dm, int64_t ldm, const float *plane, const wgeom *g, const run_t *r) {
+/* dM[q][o][t .. t + len) of run r from output channel o's gradient plane */
+static void dy_transform(float *dm, int64_t ldm, const float *plane, const wgeom *g, const run_t *r) {
     int ez = g->axes == 3 ? 4 : 1, oz_n = g->axes == 3 ? 2 : 1, n = r->len;
-    float rows[2][2][2 * RUN];
-    double sum = 0.0;
     int wx = 2 * n < g->w - r->x0 ? 2 * n : g->w - r->x0;
-    for (int z = 0; z < oz_n; z++)
-        for (int y = 0; y < 2; y++) {
-            float *row = rows[z][y];
-            bool inside = r->z0 + z < g->d && r->y0 + y < g->h;
-            const float *src = inside ? plane + ((int64_t)(r->z0 + z) * g->h + r->y0 + y) * g->w + r->x0 : NULL;
-            for (int x = 0; x < 2 * n; x++) row[x] = inside && x < wx ? src[x] : 0.0f;
-            for (int x = 0; x < wx && inside; x++) sum += row[x];
-        }
     float t[4][4][4][RUN]; /* [z][y][x][tile] */
     for (int z = 0; z < oz_n; z++) /* along x: (a, b) -> (a, a + b, a - b, -b) */
-        for (int y = 0; y < 2; y++)
+        for (int y = 0; y < 2; y++) {
+            bool inside = r->z0 + z < g->d && r->y0 + y < g->h;
+            const float *src = inside ? plane + ((int64_t)(r->z0 + z) * g->h + r->y0 + y) * g->w + r->x0 : NULL;
+            float row[2 * RUN];
+            if (!inside || wx < 2 * n) {
+                for (int x = 0; x < 2 * n; x++) row[x] = inside && x < wx ? src[x] : 0.0f;
+                src = row;
+            }
             for (int j = 0; j < n; j++) {
-                float a0 = rows[z][y][2 * j], b0 = rows[z][y][2 * j + 1];
+                float a0 = src[2 * j], b0 = src[2 * j + 1];
                 t[z][y][0][j] = a0;
                 t[z][y][1][j] = a0 + b0;
                 t[z][y][2][j] = a0 - b0;
                 t[z][y][3][j] = -b0;
             }
+        }
+    if (ez == 1) { /* along y, the last step writing dM */
+        for (int x = 0; x < 4; x++) {
+            float *d0 = dm + x * ldm, *d1 = dm + (4 + x) * ldm, *d2 = dm + (8 + x) * ldm, *d3 = dm + (12 + x) * ldm;
+            for (int j = 0; j < n; j++) {
+                float a0 = t[0][0][x][j], b0 = t[0][1][x][j];
+                d0[j] = a0;
+                d1[j] = a0 + b0;
+                d2[j] = a0 - b0;
+                d3[j] = -b0;
+            }
+        }
+        return;
+    }
     for (int z = 0; z < oz_n; z++) /* along y */
         for (int x = 0; x < 4; x++)
             for (int j = 0; j < n; j++) {
@@ -387,22 +408,16 @@ static double dy_transform(float *dm, int64_t ldm, const float *plane, const wge
                 t[z][2][x][j] = a0 - b0;
                 t[z][3][x][j] = -b0;
             }
-    if (ez == 4) /* along z */
-        for (int y = 0; y < 4; y++)
-            for (int x = 0; x < 4; x++)
-                for (int j = 0; j < n; j++) {
-                    float a0 = t[0][y][x][j], b0 = t[1][y][x][j];
-                    t[0][y][x][j] = a0;
-                    t[1][y][x][j] = a0 + b0;
-                    t[2][y][x][j] = a0 - b0;
-                    t[3][y][x][j] = -b0;
-                }
-    for (int q = 0; q < 16 * ez; q++) {
-        float *dst = dm + (int64_t)q * ldm;
-        const float *src = t[q / 16][q / 4 % 4][q % 4];
-        for (int j = 0; j < n; j++) dst[j] = src[j];
+    for (int q = 0; q < 16; q++) { /* along z, writing dM */
+        float *d0 = dm + q * ldm, *d1 = dm + (16 + q) * ldm, *d2 = dm + (32 + q) * ldm, *d3 = dm + (48 + q) * ldm;
+        const float *a = t[0][q / 4][q % 4], *b = t[1][q / 4][q % 4];
+        for (int j = 0; j < n; j++) {
+            d0[j] = a[j];
+            d1[j] = a[j] + b[j];
+            d2[j] = a[j] - b[j];
+            d3[j] = -b[j];
+        }
     }
-    return sum;
 }
 
 static inline void gt4(float *dst, int64_t ds, const float *src, int64_t ss) { /* 4 -> 3 */
@@ -412,10 +427,10 @@ static inline void gt4(float *dst, int64_t ds, const float *src, int64_t ss) { /
     dst[2 * ds] = 0.5f * (u1 + u2) + u3;
 }
 
-/* dw[o][i] (kvol floats each) = G^T dU[:, o, i] G, dU laid out [q][o][i] */
-static void back_transform(float *dw, const float *du, const wgeom *g) {
+/* dw[o][i] (kvol floats each) = G^T dU[:, o, i] G for o in [o0, o1), dU laid out [q][o][i] */
+static void back_transform(float *dw, const float *du, const wgeom *g, int o0, int o1) {
     int kvol = kernel_volume(g), ez = g->axes == 3 ? 4 : 1;
-    for (int o = 0; o < g->cout; o++)
+    for (int o = o0; o < o1; o++)
         for (int i = 0; i < g->cin; i++) {
             float u[64], a[4 * 4 * 3], b[4 * 3 * 3];
             for (int q = 0; q < g->points; q++) u[q] = du[((int64_t)q * g->cout + o) * g->cin + i];
@@ -433,59 +448,95 @@ static void back_transform(float *dw, const float *du, const wgeom *g) {
 typedef struct {
     const float *dout, *in;
     const wgeom *g;
-    tile_plan pl;
     mtn_exec *ex;
-    bool bias; /* leaves carry the bias sums too */
+    int micro;
+    int64_t per_micro, chunk; /* tiles per micro-batch, per chunk */
+    float *v, *dm, *du;       /* shared: one chunk's V [q][cin][nt] and dM [q][cout][nt]; dU [q][cout][cin] */
+    int leaf;                 /* the micro-batch */
+    int64_t t0, nt;           /* the chunk: its first tile (counted from the batch's first), its tiles */
+    bool first;               /* the micro-batch's first chunk: the GEMMs overwrite dU */
+    float *out;               /* the leaf: dW (cout x cin x kvol), then the bias sums */
+    bool bias;
 } dw_ctx;
 
-static void dw_leaf(void *p, int leaf, float *out, int thread) {
+static void dw_transform_item(void *p, int item, int thread) {
+    (void)thread;
     const dw_ctx *c = p;
     const wgeom *g = c->g;
-    int m = leaf / c->pl.chunks, k = leaf % c->pl.chunks;
-    int64_t t0 = (int64_t)m * c->pl.per_micro + (int64_t)k * c->pl.width;
-    int64_t nt = nn_min64(c->pl.width, c->pl.per_micro - (int64_t)k * c->pl.width);
+    int64_t lo = c->nt * item / DW_TRANSFORM_ITEMS, hi = c->nt * (item + 1) / DW_TRANSFORM_ITEMS;
     int64_t plane = (int64_t)g->d * g->h * g->w;
-    float *v = mtn_exec_scratch(c->ex, thread), *dm = v + (int64_t)g->points * g->cin * nt;
-    double *bias = (double *)(dm + (int64_t)g->points * g->cout * nt);
-    float *du = (float *)(bias + g->cout);
-    for (int o = 0; o < g->cout; o++) bias[o] = 0.0;
-    for (int64_t t = 0; t < nt;) {
-        run_t r = run_at(g, t0 + t, nt - t);
+    for (int64_t t = lo; t < hi;) {
+        run_t r = run_at(g, c->t0 + t, hi - t);
         for (int i = 0; i < g->cin; i++)
-            input_transform(v + (int64_t)i * nt + t, (int64_t)g->cin * nt, c->in + (r.s * g->cin + i) * plane, g, &r);
+            input_transform(c->v + (int64_t)i * c->nt + t, (int64_t)g->cin * c->nt, c->in + (r.s * g->cin + i) * plane,
+                            g, &r);
         for (int o = 0; o < g->cout; o++)
-            bias[o] += dy_transform(dm + (int64_t)o * nt + t, (int64_t)g->cout * nt, c->dout + (r.s * g->cout + o) * plane,
-                                    g, &r);
+            dy_transform(c->dm + (int64_t)o * c->nt + t, (int64_t)g->cout * c->nt,
+                         c->dout + (r.s * g->cout + o) * plane, g, &r);
         t += r.len;
     }
-    for (int q = 0; q < g->points; q++) /* dU[q] (cout x cin) = dM[q] (cout x nt) V[q]^T (nt x cin) */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g->cout, g->cin, (int)nt, 1.0f,
-                    dm + (int64_t)q * g->cout * nt, (int)nt, v + (int64_t)q * g->cin * nt, (int)nt, 0.0f,
-                    du + (int64_t)q * g->cout * g->cin, g->cin);
-    /* the leaf is in the kernel's own space: the tree then sums what ranks sum */
-    back_transform(out, du, g);
-    float *db = out + (int64_t)kernel_volume(g) * g->cout * g->cin;
-    for (int o = 0; c->bias && o < g->cout; o++) db[o] = (float)bias[o];
 }
 
+static void dw_gemm_item(void *p, int q, int thread) { /* dU[q] (cout x cin) += dM[q] (cout x nt) V[q]^T */
+    (void)thread;
+    const dw_ctx *c = p;
+    const wgeom *g = c->g;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g->cout, g->cin, (int)c->nt, 1.0f,
+                c->dm + (int64_t)q * g->cout * c->nt, (int)c->nt, c->v + (int64_t)q * g->cin * c->nt, (int)c->nt,
+                c->first ? 0.0f : 1.0f, c->du + (int64_t)q * g->cout * g->cin, g->cin);
+}
+
+static void dw_back_item(void *p, int item, int thread) { /* the leaf's output channels [o0, o1) */
+    (void)thread;
+    const dw_ctx *c = p;
+    const wgeom *g = c->g;
+    int o0 = item * KERNEL_ROWS, o1 = o0 + KERNEL_ROWS < g->cout ? o0 + KERNEL_ROWS : g->cout;
+    back_transform(c->out, c->du, g, o0, o1);
+    int64_t plane = (int64_t)g->d * g->h * g->w;
+    float *db = c->out + (int64_t)kernel_volume(g) * g->cout * g->cin;
+    for (int o = o0; c->bias && o < o1; o++) {
+        double sum = 0.0;
+        for (int s = 0; s < c->micro; s++)
+            sum += nn_sum(c->dout + ((int64_t)(c->leaf * c->micro + s) * g->cout + o) * plane, plane);
+        db[o] = (float)sum;
+    }
+}
+
+static void dw_leaf(void *p, int leaf, float *out) {
+    dw_ctx *c = p;
+    c->leaf = leaf;
+    c->out = out;
+    for (int64_t k = 0; k < c->per_micro; k += c->chunk) {
+        c->t0 = (int64_t)leaf * c->per_micro + k;
+        c->nt = nn_min64(c->chunk, c->per_micro - k);
+        c->first = k == 0;
+        mtn_exec_for(c->ex, DW_TRANSFORM_ITEMS, dw_transform_item, c);
+        mtn_exec_for(c->ex, c->g->points, dw_gemm_item, c);
+    }
+    mtn_exec_for(c->ex, (c->g->cout + KERNEL_ROWS - 1) / KERNEL_ROWS, dw_back_item, c);
+}
 
 void nn_winograd_weight_grad(mtn_exec *ex, float *dw, float *dbias, const float *dout, const float *in,
                              const mtn_conv *cv, mtn_dims in_dims, int micro) {
     wgeom g = make_wgeom(cv, in_dims);
-    dw_ctx c = {dout, in, &g, make_tile_plan(&g, in_dims.n, micro, dw_block(&g)), ex, dbias != NULL};
+    int mi = nn_micro(in_dims.n, micro);
+    dw_ctx c = {dout, in, &g, ex, mi, (int64_t)mi * g.tiles, 0, NULL, NULL, NULL, 0, 0, 0, false, NULL,
+                dbias != NULL};
+    c.chunk = dw_chunk(&g, c.per_micro);
     size_t count = dw_count(&g), nw = count - (size_t)g.cout;
-    nn_reduce_params(ex, in_dims.n / c.pl.micro * c.pl.chunks, dw_leaf, &c, dw, nw, dbias, (size_t)g.cout);
+    float *v = nn_reduce_together_scratch(ex, nw, dbias ? (size_t)g.cout : 0, dw_shared(&g, c.chunk));
+    c.v = v;
+    c.dm = v + (int64_t)g.points * g.cin * c.chunk;
+    c.du = c.dm + (int64_t)g.points * g.cout * c.chunk;
+    nn_reduce_params_together(ex, in_dims.n / mi, dw_leaf, &c, dw, nw, dbias, (size_t)g.cout);
 }
 
 mtn_needs nn_winograd_weight_needs(const mtn_conv *cv, mtn_dims in, int micro) {
     wgeom g = make_wgeom(cv, in);
-    tile_plan pl = make_tile_plan(&g, in.n, micro, dw_block(&g));
+    int mi = nn_micro(in.n, micro);
     size_t count = dw_count(&g);
-    /* V and dM for `width` tiles, the bias sums in double, then dU (points x cout x cin) */
-    mtn_needs n = {(size_t)g.points * (size_t)(g.cin + g.cout) * (size_t)pl.width + 2 * (size_t)g.cout +
-                       (size_t)g.points * (size_t)g.cout * (size_t)g.cin,
-                   count, count + (size_t)g.cout,
-                   mtn_tree_floats(count, (int64_t)(in.n / pl.micro) * pl.chunks)};
+    mtn_needs n = {0, count, count + dw_shared(&g, dw_chunk(&g, (int64_t)mi * g.tiles)),
+                   mtn_tree_floats(count, in.n / mi)};
     return n;
 }
 

@@ -224,8 +224,8 @@ conv_case("conv3d_k3_s1_p1_bias", 3, 2, 2, 3, (4, 5, 6), 3, 1, 1, True)
 # sizes: partial tiles)
 conv_case("conv2d_k3_s1_p1_winograd", 2, 1, 64, 64, (12, 13), 3, 1, 1, True)
 conv_case("conv3d_k3_s1_p1_winograd", 3, 1, 16, 16, (5, 6, 7), 3, 1, 1, False)
-# ... and in 3D its weight gradient too, where a micro-batch has more positions than
-# the kernel has rows (fewer: weights dominate and im2col keeps the weight gradient)
+# (forward and both gradients), and a 3D case with more positions per micro-batch
+# than the kernel has rows
 conv_case("conv3d_k3_s1_p1_winograd_dw", 3, 1, 16, 16, (6, 8, 9), 3, 1, 1, True)
 conv_case("conv3d_k3_s2_p1_nobias", 3, 2, 2, 3, (5, 6, 7), 3, 2, 1, False)
 conv_case("conv3d_k1_s1_p0_bias", 3, 2, 3, 4, (3, 4, 5), 1, 1, 0, True)

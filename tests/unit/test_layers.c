@@ -238,16 +238,20 @@ static void conv_bwd(fd_case *c) {
     mtn_conv_backward(c->ex, G(c, 0), G(c, 1), G(c, 2), c->r, X(c, 0), X(c, 1), &c->cv, c->dims, c->micro);
 }
 
-static void check_conv(const char *name, mtn_conv cv, mtn_dims in, bool bias) {
+static void check_conv_micro(const char *name, mtn_conv cv, mtn_dims in, bool bias, int micro) {
     fd_case c = {.name = name, .forward = conv_fwd, .backward = conv_bwd, .h = 0.25, .cv = cv, .dims = in,
-                 .micro = 1};
-    c.ex = exec_with(2, mtn_conv_needs(&cv, in, 1));
+                 .micro = micro};
+    c.ex = exec_with(2, mtn_conv_needs(&cv, in, micro));
     int64_t kvol = (int64_t)cv.k[0] * cv.k[1] * cv.k[2];
     add_var(&c, "in", rand_floats(mtn_dims_numel(in), 11, -1, 1), mtn_dims_numel(in));
     add_var(&c, "w", rand_floats(cv.cout * cv.cin * kvol, 12, -0.5f, 0.5f), cv.cout * cv.cin * kvol);
     if (bias) add_var(&c, "b", rand_floats(cv.cout, 13, -0.5f, 0.5f), cv.cout);
     set_output(&c, mtn_dims_numel(mtn_conv_out_dims(&cv, in)), 14);
     fd_check(&c);
+}
+
+static void check_conv(const char *name, mtn_conv cv, mtn_dims in, bool bias) {
+    check_conv_micro(name, cv, in, bias, 1);
 }
 
 static void test_conv_gradients(void) {
@@ -260,15 +264,15 @@ static void test_conv_gradients(void) {
     check_conv("conv3d 3x3x3 stride 1 pad 1", (mtn_conv){2, 3, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}}, in3, false);
     check_conv("conv3d 3x3x3 stride 2 pad 1 +bias", (mtn_conv){2, 3, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}}, in3, true);
     check_conv("conv3d 3x3x3 stride 2 pad 1", (mtn_conv){2, 3, {3, 3, 3}, {2, 2, 2}, {1, 1, 1}}, in3, false);
-    /* the Winograd road (2D: 64 channels, 12 x 12; 3D: 16 channels), forward and input
-     * gradient; odd sizes */
+    /* the Winograd road (2D: 64 channels, 12 x 12; 3D: 16 channels), forward and both
+     * gradients; odd sizes */
     mtn_dims w2 = {1, 64, 1, 12, 13}, w3 = {1, 16, 3, 4, 5};
     CU_ASSERT(nn_winograd_fits(&(mtn_conv){64, 64, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}}, w2));
     CU_ASSERT(nn_winograd_fits(&(mtn_conv){16, 16, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}}, w3));
     CU_ASSERT(!nn_winograd_fits(&(mtn_conv){16, 16, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}}, (mtn_dims){1, 16, 1, 4, 5}));
     CU_ASSERT(!nn_winograd_fits(&(mtn_conv){64, 64, {1, 3, 3}, {1, 2, 2}, {0, 1, 1}}, w2));
     CU_ASSERT(!nn_winograd_fits(&(mtn_conv){64, 64, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}}, (mtn_dims){1, 64, 1, 8, 8}));
-    CU_ASSERT(!nn_winograd_weight_fits(&(mtn_conv){64, 64, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}}, w2));
+    CU_ASSERT(nn_winograd_weight_fits(&(mtn_conv){64, 64, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}}, w2));
     check_conv("conv2d 3x3 Winograd +bias", (mtn_conv){64, 64, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}}, w2, true);
     check_conv("conv3d 3x3x3 Winograd", (mtn_conv){16, 16, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}}, w3, false);
     /* ... in 3D with the weight gradient too: more positions per micro-batch than kernel rows */
@@ -277,6 +281,10 @@ static void test_conv_gradients(void) {
                (mtn_dims){1, 16, 6, 8, 9}, true);
     check_conv("conv3d 3x3x3 Winograd dW", (mtn_conv){16, 8, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}},
                (mtn_dims){2, 16, 4, 8, 9}, false);
+    /* ... a micro-batch of two samples whose tiles (2 x 16 x 17) take two chunks of the
+     * weight gradient's GEMMs (512 tiles at 128 + 128 channels) */
+    check_conv_micro("conv2d 3x3 Winograd dW, 2 chunks", (mtn_conv){128, 128, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}},
+                     (mtn_dims){2, 128, 1, 32, 34}, false, 2);
     /* the shifted-GEMM weight gradient (2D, stride 1, 8 channels or more, long rows):
      * odd width, one band; a 3 x 1 kernel whose planes split into two bands */
     mtn_conv s1 = {8, 3, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}}, s2 = {8, 2, {1, 3, 1}, {1, 1, 1}, {0, 1, 0}};
@@ -896,6 +904,7 @@ static void test_halves_combine(void) {
     const wlayer layers[] = {
         {"conv2d", 0, {3, 4, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}}, {0}, {0}, {4, 3, 1, 128, 128}, 1},
         {"conv2d shifted dW", 0, {8, 4, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}}, {0}, {0}, {4, 8, 1, 128, 128}, 1},
+        {"conv2d Winograd", 0, {64, 64, {1, 3, 3}, {1, 1, 1}, {0, 1, 1}}, {0}, {0}, {2, 64, 1, 24, 24}, 1},
         {"conv3d Winograd", 0, {16, 16, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}}, {0}, {0}, {2, 16, 8, 32, 32}, 1},
         {"conv3d 1 deep", 0, {64, 64, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}}, {0}, {0}, {2, 64, 1, 4, 4}, 1},
         {"conv3d first", 0, {1, 32, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}}, {0}, {0}, {2, 1, 8, 32, 32}, 1},
