@@ -306,6 +306,18 @@ static void output_transform(float *plane, const float *m, int64_t ldm, const wg
         }
 }
 
+/* V[q][i][lo .. hi) (rows of ld floats) for tiles [lo, hi) of the block that starts
+ * at batch tile t0 */
+static void inputs_to_v(float *v, int64_t ld, const float *in, const wgeom *g, int64_t t0, int64_t lo, int64_t hi) {
+    int64_t plane = (int64_t)g->d * g->h * g->w;
+    for (int64_t t = lo; t < hi;) {
+        run_t r = run_at(g, t0 + t, hi - t);
+        for (int i = 0; i < g->cin; i++)
+            input_transform(v + (int64_t)i * ld + t, (int64_t)g->cin * ld, in + (r.s * g->cin + i) * plane, g, &r);
+        t += r.len;
+    }
+}
+
 static void tile_item(void *p, int item, int thread) {
     const tile_ctx *c = p;
     const wgeom *g = c->g;
@@ -314,12 +326,7 @@ static void tile_item(void *p, int item, int thread) {
     int64_t nt = nn_min64(c->pl.width, c->pl.per_micro - (int64_t)k * c->pl.width);
     int64_t plane = (int64_t)g->d * g->h * g->w;
     float *v = mtn_exec_scratch(c->ex, thread), *m = v + (int64_t)g->points * g->cin * nt;
-    for (int64_t t = 0; t < nt;) { /* V[q][i][t] */
-        run_t r = run_at(g, t0 + t, nt - t);
-        for (int i = 0; i < g->cin; i++)
-            input_transform(v + (int64_t)i * nt + t, (int64_t)g->cin * nt, c->in + (r.s * g->cin + i) * plane, g, &r);
-        t += r.len;
-    }
+    inputs_to_v(v, nt, c->in, g, t0, 0, nt);
     for (int q = 0; q < g->points; q++) /* M[q] = U[q] (cout x cin) V[q] (cin x nt) */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->cout, (int)nt, g->cin, 1.0f,
                     c->u + (int64_t)q * g->cout * g->cin, g->cin, v + (int64_t)q * g->cin * nt, (int)nt, 0.0f,
@@ -465,11 +472,9 @@ static void dw_transform_item(void *p, int item, int thread) {
     const wgeom *g = c->g;
     int64_t lo = c->nt * item / DW_TRANSFORM_ITEMS, hi = c->nt * (item + 1) / DW_TRANSFORM_ITEMS;
     int64_t plane = (int64_t)g->d * g->h * g->w;
+    inputs_to_v(c->v, c->nt, c->in, g, c->t0, lo, hi);
     for (int64_t t = lo; t < hi;) {
         run_t r = run_at(g, c->t0 + t, hi - t);
-        for (int i = 0; i < g->cin; i++)
-            input_transform(c->v + (int64_t)i * c->nt + t, (int64_t)g->cin * c->nt, c->in + (r.s * g->cin + i) * plane,
-                            g, &r);
         for (int o = 0; o < g->cout; o++)
             dy_transform(c->dm + (int64_t)o * c->nt + t, (int64_t)g->cout * c->nt,
                          c->dout + (r.s * g->cout + o) * plane, g, &r);
