@@ -658,6 +658,41 @@ static void test_losses(void) {
     mtn_exec_free(ex);
 }
 
+/* The schedules at points where their value is known exactly, and with the numbers of
+ * MTNeuro's BYOL (reference-implementation.md: max_lr 9.375e-4, 1340 warm-up steps,
+ * 107200 in all, EMA base 0.996): linear warm-up from 0, cosine decay to 0, constant
+ * when there is neither; the EMA momentum rising from its base to 1. */
+static void test_schedules(void) {
+    const double lr = 9.375e-4;
+    const int64_t warm = 1340, total = 107200, mid = warm + (total - warm) / 2;
+    CU_ASSERT(mtn_lr_warmup_cosine(lr, 0, warm, total) == 0.0);
+    CU_ASSERT(fabs(mtn_lr_warmup_cosine(lr, warm / 2, warm, total) - lr / 2) < 1e-15);
+    CU_ASSERT(fabs(mtn_lr_warmup_cosine(lr, warm, warm, total) - lr) < 1e-15);
+    CU_ASSERT(fabs(mtn_lr_warmup_cosine(lr, mid, warm, total) - lr / 2) < 1e-15);
+    CU_ASSERT(fabs(mtn_lr_warmup_cosine(lr, total, warm, total)) < 1e-15);
+    CU_ASSERT(fabs(mtn_lr_warmup_cosine(lr, total + 500, warm, total)) < 1e-15); /* stays at 0 */
+    /* a quarter of the way through the decay: (1 + cos(pi / 4)) / 2 */
+    int64_t quarter = warm + (total - warm) / 4;
+    CU_ASSERT(fabs(mtn_lr_warmup_cosine(lr, quarter, warm, total) - lr * (1 + sqrt(0.5)) / 2) < 1e-15);
+    double prev = 1.0;
+    int rising = 1, falling = 1;
+    for (int64_t st = 0; st <= total; st += 67) {
+        double v = mtn_lr_warmup_cosine(lr, st, warm, total);
+        if (st > 0 && st <= warm && !(v > prev)) rising = 0;
+        if (st > warm && !(v <= prev)) falling = 0;
+        prev = v;
+    }
+    CU_ASSERT(rising && falling);
+    /* constant: no warm-up, no decay */
+    for (int64_t st = 0; st < 1000; st += 333) CU_ASSERT(mtn_lr_warmup_cosine(0.01, st, 0, 0) == 0.01);
+    /* EMA momentum: 0.996 at 0, (1 + 0.996) / 2 half-way, 1 at the end and after */
+    CU_ASSERT(fabs(mtn_ema_momentum(0.996, 0, total) - 0.996) < 1e-15);
+    CU_ASSERT(fabs(mtn_ema_momentum(0.996, total / 2, total) - 0.998) < 1e-15);
+    CU_ASSERT(fabs(mtn_ema_momentum(0.996, total, total) - 1.0) < 1e-15);
+    CU_ASSERT(fabs(mtn_ema_momentum(0.996, total + 1, total) - 1.0) < 1e-15);
+    CU_ASSERT(fabs(mtn_ema_momentum(0.996, total / 4, total) - (1 - 0.004 * (1 + sqrt(0.5)) / 2)) < 1e-15);
+}
+
 static void test_mixup(void) {
     enum { N = 4, S = 6, K = 3 };
     float *x = rand_floats(N * S, 131, -1, 1), out[N * S], soft[N * K], lambda = 0.3f;
@@ -1034,6 +1069,7 @@ static const mtn_test_case value_tests[] = {
     {"batch norm with a fused ReLU: the bits of the separate layers", test_bn_fused_relu},
     {"dropout: mask from Philox, statistics, p = 0 and 1, backward", test_dropout},
     {"mixup: samples and soft targets", test_mixup},
+    {"schedules: warm-up + cosine, constant, EMA momentum", test_schedules},
     {NULL, NULL}};
 
 static const mtn_test_case determinism_tests[] = {
