@@ -350,6 +350,8 @@ static void tile_item(void *p, int item, int thread) {
  * of output channels, is the leaf, in the kernel's own space: the tree then sums
  * what ranks sum. */
 
+/* V and dM of a chunk within 2^20 floats (measured on 2 cores, ResNet-18's 64, 128
+ * and 256 channels, batch 8: 2^20 best; 2^22 1.3-1.7x slower, out of cache) */
 #ifndef WINOGRAD_DW_LOG2
 #define WINOGRAD_DW_LOG2 20
 #endif
