@@ -332,8 +332,10 @@ static int verify(staged *f, const mtn_stage_plan *p, const uint8_t *done, const
 
 /* ---- the whole staging ---- */
 
+/* Fetches and writes this rank's blocks that are not all done, marking them in
+ * fetched (per block). */
 static int stage_into(staged *f, round_ctx *r, uint8_t *done, int rank, int size, MPI_Comm comm, const char *path,
-                      mtn_progress *prog, int64_t *already) {
+                      mtn_progress *prog, uint8_t *fetched) {
     const mtn_stage_plan *p = r->plan;
     int agreed = MTN_OK;
     /* this rank's pending blocks */
@@ -346,11 +348,12 @@ static int stage_into(staged *f, round_ctx *r, uint8_t *done, int rank, int size
         for (int64_t k = 0; k < blk->n_tiles; k++) pending |= !done[blk->first_tile + k];
         if (pending) mine[n_mine++] = b;
         else skipped += blk->n_tiles;
+        fetched[b] |= pending;
     }
-    MPI_Allreduce(&skipped, already, 1, MPI_INT64_T, MPI_SUM, comm);
+    int64_t total_done = 0; /* the progress starts from the tiles already there */
+    MPI_Allreduce(&skipped, &total_done, 1, MPI_INT64_T, MPI_SUM, comm);
     int64_t my_rounds = (n_mine + BLOCKS_PER_ROUND - 1) / BLOCKS_PER_ROUND, rounds = 0;
     MPI_Allreduce(&my_rounds, &rounds, 1, MPI_INT64_T, MPI_MAX, comm);
-    int64_t total_done = *already;
     for (int64_t round = 0; round < rounds; round++) {
         int64_t first = round * BLOCKS_PER_ROUND;
         int nb = (int)(first >= n_mine ? 0 : (n_mine - first < BLOCKS_PER_ROUND ? n_mine - first : BLOCKS_PER_ROUND));
@@ -429,8 +432,9 @@ int mtn_stage(const mtn_task_config *task, mtn_source *source, const char *path,
         else memset(r.ones, 1, round_tiles);
     }
     uint8_t *done = malloc((size_t)plan.n_tiles), *bad = calloc((size_t)plan.n_tiles, 1);
+    uint8_t *fetched = calloc((size_t)plan.n_blocks, 1); /* blocks this run fetched (this rank's) */
     uint64_t *sums = malloc((size_t)plan.n_tiles * sizeof *sums);
-    if (!rc && (!done || !bad || !sums)) rc = mtn_error_set(MTN_ENOMEM, "out of memory for %lld tiles", (long long)plan.n_tiles);
+    if (!rc && (!done || !bad || !fetched || !sums)) rc = mtn_error_set(MTN_ENOMEM, "out of memory for %lld tiles", (long long)plan.n_tiles);
     staged f;
     memset(&f, 0, sizeof f);
     if (!any_failed(rc, comm, &agreed)) {
@@ -442,9 +446,7 @@ int mtn_stage(const mtn_task_config *task, mtn_source *source, const char *path,
                 rc = read_vector(f.done, H5T_NATIVE_UINT8, done, path, "done");
                 if (any_failed(rc, comm, &agreed)) break;
                 for (int64_t t = 0; t < plan.n_tiles; t++) done[t] = done[t] && !bad[t];
-                int64_t already = 0;
-                agreed = stage_into(&f, &r, done, rank, size, comm, path, &prog, &already);
-                if (attempt == 0) report->tiles_skipped = already;
+                agreed = stage_into(&f, &r, done, rank, size, comm, path, &prog, fetched);
                 if (agreed) break;
                 rc = read_vector(f.done, H5T_NATIVE_UINT8, done, path, "done");
                 if (!rc) rc = read_vector(f.checksums, H5T_NATIVE_UINT64, sums, path, "checksums");
@@ -468,12 +470,15 @@ int mtn_stage(const mtn_task_config *task, mtn_source *source, const char *path,
         }
     }
     staged_close(&f);
-    int64_t local[5] = {r.tiles_written, r.stats.bytes_decoded, r.stats.requests, r.stats.retries, 0}, global[5];
+    /* already there: the tiles of blocks no attempt fetched (a block fetched again
+     * after a failed verification is not) */
+    int64_t untouched = 0;
+    for (int64_t b = rank; fetched && b < plan.n_blocks; b += size)
+        if (!fetched[b]) untouched += plan.blocks[b].n_tiles;
+    int64_t local[5] = {r.tiles_written, r.stats.bytes_decoded, r.stats.requests, r.stats.retries, untouched}, global[5];
     MPI_Allreduce(local, global, 5, MPI_INT64_T, MPI_SUM, comm);
     report->tiles_fetched = global[0];
-    /* a block fetched again after a failed verification held tiles counted as there */
-    if (report->tiles_skipped > plan.n_tiles - global[0])
-        report->tiles_skipped = plan.n_tiles - global[0] > 0 ? plan.n_tiles - global[0] : 0;
+    report->tiles_skipped = global[4];
     report->bytes_fetched = global[1];
     report->requests = global[2];
     report->retries = global[3];
@@ -489,6 +494,7 @@ int mtn_stage(const mtn_task_config *task, mtn_source *source, const char *path,
     free(r.ones);
     free(done);
     free(bad);
+    free(fetched);
     free(sums);
     mtn_stage_plan_free(&plan);
     return agreed;

@@ -373,6 +373,19 @@ static size_t dw_shared(const wgeom *g, int64_t chunk) { /* V, dM, dU */
     return (size_t)g->points * ((size_t)(g->cin + g->cout) * (size_t)chunk + (size_t)g->cout * (size_t)g->cin);
 }
 
+/* A along one axis for n tiles, the adjoint of A^T: two rows in, four out,
+ * (a, b) -> (a, a + b, a - b, -b) (may alias: each element is read before its slot
+ * is written) */
+static inline void a_rows(float *o0, float *o1, float *o2, float *o3, const float *a, const float *b, int n) {
+    for (int j = 0; j < n; j++) {
+        float a0 = a[j], b0 = b[j];
+        o0[j] = a0;
+        o1[j] = a0 + b0;
+        o2[j] = a0 - b0;
+        o3[j] = -b0;
+    }
+}
+
 /* dM[q][o][t .. t + len) of run r from output channel o's gradient plane */
 static void dy_transform(float *dm, int64_t ldm, const float *plane, const wgeom *g, const run_t *r) {
     int ez = g->axes == 3 ? 4 : 1, oz_n = g->axes == 3 ? 2 : 1, n = r->len;
@@ -396,37 +409,16 @@ static void dy_transform(float *dm, int64_t ldm, const float *plane, const wgeom
             }
         }
     if (ez == 1) { /* along y, the last step writing dM */
-        for (int x = 0; x < 4; x++) {
-            float *d0 = dm + x * ldm, *d1 = dm + (4 + x) * ldm, *d2 = dm + (8 + x) * ldm, *d3 = dm + (12 + x) * ldm;
-            for (int j = 0; j < n; j++) {
-                float a0 = t[0][0][x][j], b0 = t[0][1][x][j];
-                d0[j] = a0;
-                d1[j] = a0 + b0;
-                d2[j] = a0 - b0;
-                d3[j] = -b0;
-            }
-        }
+        for (int x = 0; x < 4; x++)
+            a_rows(dm + x * ldm, dm + (4 + x) * ldm, dm + (8 + x) * ldm, dm + (12 + x) * ldm, t[0][0][x], t[0][1][x], n);
         return;
     }
     for (int z = 0; z < oz_n; z++) /* along y */
         for (int x = 0; x < 4; x++)
-            for (int j = 0; j < n; j++) {
-                float a0 = t[z][0][x][j], b0 = t[z][1][x][j];
-                t[z][0][x][j] = a0;
-                t[z][1][x][j] = a0 + b0;
-                t[z][2][x][j] = a0 - b0;
-                t[z][3][x][j] = -b0;
-            }
-    for (int q = 0; q < 16; q++) { /* along z, writing dM */
-        float *d0 = dm + q * ldm, *d1 = dm + (16 + q) * ldm, *d2 = dm + (32 + q) * ldm, *d3 = dm + (48 + q) * ldm;
-        const float *a = t[0][q / 4][q % 4], *b = t[1][q / 4][q % 4];
-        for (int j = 0; j < n; j++) {
-            d0[j] = a[j];
-            d1[j] = a[j] + b[j];
-            d2[j] = a[j] - b[j];
-            d3[j] = -b[j];
-        }
-    }
+            a_rows(t[z][0][x], t[z][1][x], t[z][2][x], t[z][3][x], t[z][0][x], t[z][1][x], n);
+    for (int q = 0; q < 16; q++) /* along z, writing dM */
+        a_rows(dm + q * ldm, dm + (16 + q) * ldm, dm + (32 + q) * ldm, dm + (48 + q) * ldm, t[0][q / 4][q % 4],
+               t[1][q / 4][q % 4], n);
 }
 
 static inline void gt4(float *dst, int64_t ds, const float *src, int64_t ss) { /* 4 -> 3 */

@@ -30,8 +30,8 @@ void nn_winograd_forward(mtn_exec *ex, float *out, const float *in, const float 
 
 /* Whether the weight gradient of cv goes this way too: wherever the forward pass does
  * (measured on 2 cores, batch 8, ResNet-18's 3 x 3 convolutions: 64 channels at
- * 64 x 64 16 ms against 20-23 by shifted GEMMs, 128 at 32 x 32 10-12 against 18-20,
- * 256 at 16 x 16 13 against 19-21 by cooperative im2col). */
+ * 64 x 64 13 ms against 20-23 by shifted GEMMs, 128 at 32 x 32 10-12 against 18-20,
+ * 256 at 16 x 16 11-13 against 19-21 by cooperative im2col). */
 bool nn_winograd_weight_fits(const mtn_conv *cv, mtn_dims in);
 /* dw (and dbias, may be NULL) += the weight gradient: one leaf per micro-batch that
  * all threads compute together, summed in mtn_exec_reduce_together's fixed tree. */
